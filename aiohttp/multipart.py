@@ -211,7 +211,9 @@ def _join_continuations(pieces: dict[int, tuple[str, bool]]) -> Optional[tuple[s
     return decoded, True
 
 
-def content_disposition_filename(params: Mapping[str, str], name: str = "filename") -> Optional[str]:
+def content_disposition_filename(
+    params: Mapping[str, str], name: str = "filename"
+) -> Optional[str]:
     """The ``name`` parameter (``filename`` by default), preferring the ``name*`` form."""
     key_ext = name + "*"
     if params.get(key_ext):
@@ -763,9 +765,7 @@ class MultipartReader:
         if not line.endswith(b"\n"):
             raise MultipartParseError("Multipart body ended right after a boundary")
         if line.strip(b" \t\r\n"):
-            raise MultipartParseError(
-                f"Unexpected bytes after multipart boundary: {line[:40]!r}"
-            )
+            raise MultipartParseError(f"Unexpected bytes after multipart boundary: {line[:40]!r}")
 
     async def _read_headers(self) -> "CIMultiDictProxy[str]":
         pairs: list[list[Any]] = []
@@ -805,7 +805,9 @@ class MultipartReader:
 class _EncodingWriter:
     """Applies Content-Encoding then Content-Transfer-Encoding on the way to ``writer``."""
 
-    def __init__(self, writer: PayloadWriter, content_encoding: str, transfer_encoding: str) -> None:
+    def __init__(
+        self, writer: PayloadWriter, content_encoding: str, transfer_encoding: str
+    ) -> None:
         self._writer = writer
         self._compress: Any = None
         if content_encoding == "gzip":
@@ -862,7 +864,9 @@ class MultipartWriter(Payload):
 
     def __init__(self, subtype: str = "mixed", boundary: Optional[str] = None) -> None:
         if not subtype or not _is_token(subtype):
-            raise ValueError(f"subtype must be a token such as 'mixed' or 'form-data', got {subtype!r}")
+            raise ValueError(
+                f"subtype must be a token such as 'mixed' or 'form-data', got {subtype!r}"
+            )
         self._boundary = _make_boundary(boundary)
         text = self._boundary.decode("ascii")
         shown = text if _is_token(text) else f'"{text}"'
@@ -957,7 +961,9 @@ class MultipartWriter(Payload):
         for part, content_encoding, te_encoding in self._parts:
             data = part._bytes_now()
             if data is None or content_encoding or te_encoding:
-                raise TypeError(f"Cannot decode a multipart holding {type(part).__name__} synchronously")
+                raise TypeError(
+                    f"Cannot decode a multipart holding {type(part).__name__} synchronously"
+                )
             chunks.append(b"--" + self._boundary + b"\r\n" + part._binary_headers + data + b"\r\n")
         chunks.append(b"--" + self._boundary + b"--\r\n")
         return b"".join(chunks).decode(encoding, errors)
@@ -981,4 +987,3 @@ class MultipartWriter(Payload):
             await writer.write(b"\r\n")
         if close_boundary:
             await writer.write(b"--" + self._boundary + b"--\r\n")
-

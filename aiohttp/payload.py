@@ -48,7 +48,9 @@ __all__ = (
 #: How much a file-like payload reads per step; also the executor round-trip unit.
 READ_CHUNK_SIZE: Final = 2**16
 
-_TOKEN_CHARS: Final = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_TOKEN_CHARS: Final = frozenset(
+    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
 # RFC 8187 attr-char beyond what urllib's quote() always keeps.
 _ATTR_SAFE: Final = "!#$&+^`|"
 
@@ -95,7 +97,9 @@ def content_disposition_header(
         if not _is_token(key):
             raise ValueError(f"Content-Disposition parameter name must be a token, got {key!r}")
         if not isinstance(value, str):
-            raise TypeError(f"Content-Disposition parameter {key!r} must be str, got {type(value).__name__}")
+            raise TypeError(
+                f"Content-Disposition parameter {key!r} must be str, got {type(value).__name__}"
+            )
         if quote_fields:
             if _is_printable_ascii(value):
                 parts.append(f"{key}={quoted_string(value)}")
@@ -246,9 +250,13 @@ class BytesPayload(Payload):
 
     _value: bytes
 
-    def __init__(self, value: Union[bytes, bytearray, memoryview], *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, value: Union[bytes, bytearray, memoryview], *args: Any, **kwargs: Any
+    ) -> None:
         if not isinstance(value, (bytes, bytearray, memoryview)):
-            raise TypeError(f"value must be bytes, bytearray or memoryview, got {type(value).__name__}")
+            raise TypeError(
+                f"value must be bytes, bytearray or memoryview, got {type(value).__name__}"
+            )
         if isinstance(value, memoryview):
             size = value.nbytes
         else:
@@ -434,7 +442,11 @@ class JsonPayload(BytesPayload):
         **kwargs: Any,
     ) -> None:
         super().__init__(
-            dumps(value).encode(encoding), *args, content_type=content_type, encoding=encoding, **kwargs
+            dumps(value).encode(encoding),
+            *args,
+            content_type=content_type,
+            encoding=encoding,
+            **kwargs,
         )
 
 
