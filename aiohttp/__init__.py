@@ -81,7 +81,7 @@ _LAZY: dict[str, str] = {
 
 if TYPE_CHECKING:
     from . import abc, hdrs, http, log, request_id, test_utils, web  # noqa: F401
-    from .worker import GunicornUVLoopWebWorker, GunicornWebWorker  # noqa: F401
+    from .worker import GunicornUVLoopWebWorker, GunicornWebWorker
 
 
 def __getattr__(name: str) -> Any:

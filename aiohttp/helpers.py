@@ -169,7 +169,7 @@ def parse_http_date(date_str: Optional[str]) -> Optional[datetime.datetime]:
         timetuple = parsedate(date_str)
         if timetuple is not None:
             try:
-                return datetime.datetime(*timetuple[:6], tzinfo=datetime.timezone.utc)
+                return datetime.datetime(*timetuple[:6], tzinfo=datetime.UTC)
             except ValueError:
                 pass
     return None

@@ -77,6 +77,8 @@ class StreamReader:
     """
 
     total_bytes = 0
+    #: Called once, the first time a reader has to wait for bytes (sends 100 Continue).
+    _on_first_wait: Optional[Callable[[], None]] = None
 
     def __init__(
         self,
@@ -243,6 +245,10 @@ class StreamReader:
     # -- reading -----------------------------------------------------------
 
     async def _wait(self, func_name: str) -> None:
+        hook = self._on_first_wait
+        if hook is not None:
+            self._on_first_wait = None
+            hook()
         if self._waiter is not None:
             raise RuntimeError(
                 "%s() called while another coroutine is already waiting for incoming data"

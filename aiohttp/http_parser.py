@@ -1,0 +1,341 @@
+"""HTTP/1.x request parsing on httptools (llhttp), with RFC 9112 strictness and limits.
+
+``HttpRequestParser.feed_data(data)`` returns the request messages completed so far, each
+with its body stream; bodies keep being fed as their bytes arrive. Anything the RFC calls
+invalid raises a ``BadHttpMessage`` subclass whose ``code`` is the status to answer with;
+after that the parser is dead and the connection must close.
+
+llhttp already refuses Content-Length with Transfer-Encoding, duplicate or malformed
+Content-Length, bare CR/LF, obs-fold, whitespace before the colon, control bytes and
+non-token names. Here we add what it lets through: repeated or non-chunked
+Transfer-Encoding, Transfer-Encoding on HTTP/1.0, HTTP/0.9 and unknown versions, Host
+rules, size limits, and the body decoding of Content-Encoding.
+"""
+
+import re
+import zlib
+from typing import Any, Final, NamedTuple, Optional, Union
+
+import httptools
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+
+from . import hdrs
+from .http_exceptions import (
+    BadHttpMessage,
+    BadStatusLine,
+    ContentEncodingError,
+    HttpVersionNotSupported,
+    InvalidHeader,
+    LineTooLong,
+    RequestTargetTooLong,
+    TooManyHeaders,
+    TransferEncodingError,
+)
+from .http_writer import HttpVersion, HttpVersion10, HttpVersion11
+from .streams import EMPTY_PAYLOAD, FlowControl, StreamReader
+from .typedefs import RawHeaders
+
+__all__ = ("HttpRequestParser", "RawRequestMessage")
+
+DEFAULT_MAX_LINE_SIZE: Final = 8190
+DEFAULT_MAX_FIELD_SIZE: Final = 8190
+DEFAULT_MAX_HEADERS: Final = 128
+
+# RFC 3986 host: reg-name / IPv4 / IP-literal, with an optional port.
+_HOST_RE: Final = re.compile(
+    r"(?:\[[0-9A-Fa-f:.]+(?:%[0-9A-Za-z._~-]+)?\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]*)?"
+)
+_VERSIONS: Final = {"1.1": HttpVersion11, "1.0": HttpVersion10}
+
+
+class RawRequestMessage(NamedTuple):
+    method: str
+    path: str
+    version: HttpVersion
+    headers: "CIMultiDictProxy[str]"
+    raw_headers: RawHeaders
+    should_close: bool
+    compression: Optional[str]
+    upgrade: bool
+    chunked: bool
+    url: URL
+
+
+class _Decompressor:
+    """Undo a Content-Encoding while feeding a body stream in bounded pieces."""
+
+    CHUNK = 2**16
+
+    def __init__(self, out: StreamReader, encoding: str) -> None:
+        self.out = out
+        self.encoding = encoding
+        if encoding == "br":
+            try:
+                import brotli
+            except ImportError:  # pragma: no cover - depends on the extra
+                raise ContentEncodingError("Can not decode content-encoding: br (brotli missing)")
+            self._brotli: Any = brotli.Decompressor()
+        else:
+            self._brotli = None
+            wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
+            self._zlib = zlib.decompressobj(wbits=wbits)
+            self._started = False
+
+    def feed_data(self, data: bytes) -> None:
+        try:
+            if self._brotli is not None:
+                self.out.feed_data(self._brotli.process(data))
+                return
+            if not self._started and self.encoding == "deflate":
+                self._started = True
+                if data and data[0] & 0x0F != 8:  # raw deflate stream without zlib header
+                    self._zlib = zlib.decompressobj(wbits=-zlib.MAX_WBITS)
+            chunk = self._zlib.decompress(data, self.CHUNK)
+            while chunk:
+                self.out.feed_data(chunk)
+                chunk = self._zlib.decompress(self._zlib.unconsumed_tail, self.CHUNK)
+        except Exception:
+            raise ContentEncodingError("Can not decode content-encoding: %s" % self.encoding)
+
+    def feed_eof(self) -> None:
+        if self._brotli is None:
+            try:
+                tail = self._zlib.flush()
+            except zlib.error:
+                raise ContentEncodingError("Can not decode content-encoding: %s" % self.encoding)
+            if tail:
+                self.out.feed_data(tail)
+        self.out.feed_eof()
+
+
+class HttpRequestParser:
+    """Turns request bytes into ``(RawRequestMessage, StreamReader)`` pairs."""
+
+    def __init__(
+        self,
+        protocol: FlowControl,
+        loop: Any,
+        limit: int = 2**16,
+        *,
+        max_line_size: int = DEFAULT_MAX_LINE_SIZE,
+        max_field_size: int = DEFAULT_MAX_FIELD_SIZE,
+        max_headers: int = DEFAULT_MAX_HEADERS,
+        auto_decompress: bool = True,
+    ) -> None:
+        self._protocol = protocol
+        self._loop = loop
+        self._limit = limit
+        self.max_line_size = max_line_size
+        self.max_field_size = max_field_size
+        self.max_headers = max_headers
+        # A whole head may not exceed this, so httptools never buffers more for us.
+        self._max_head_size = max_line_size + max_headers * (max_field_size + 4) + 64
+        self._auto_decompress = auto_decompress
+        self._parser = httptools.HttpRequestParser(self)
+        self._messages: list[tuple[RawRequestMessage, StreamReader]] = []
+        self._error: Optional[BadHttpMessage] = None
+        self._upgraded = False
+        self._reset()
+
+    def _reset(self) -> None:
+        self.in_head = False
+        self._head_bytes = 0
+        self._url = b""
+        self._headers: list[tuple[str, str]] = []
+        self._raw_headers: list[tuple[bytes, bytes]] = []
+        self._host_count = 0
+        self._te: Optional[str] = None
+        self._te_count = 0
+        self._content_length = 0
+        self._encoding: Optional[str] = None
+        self._in_trailers = False
+        self._payload: Optional[StreamReader] = None
+        self._sink: Union[StreamReader, _Decompressor, None] = None
+
+    # -- public ------------------------------------------------------------
+
+    def feed_data(self, data: bytes) -> tuple[list[tuple[RawRequestMessage, StreamReader]], bool, bytes]:
+        """Parse ``data``; return completed messages, whether upgraded, and unparsed tail."""
+        if self._upgraded:
+            return [], True, data
+        if self.in_head:
+            self._head_bytes += len(data)
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade as exc:
+            self._upgraded = True
+            offset = exc.args[0] if exc.args and isinstance(exc.args[0], int) else len(data)
+            return self._take_messages(), True, data[offset:]
+        except httptools.HttpParserCallbackError:
+            assert self._error is not None
+            raise self._error from None
+        except httptools.HttpParserInvalidMethodError:
+            raise BadStatusLine(error="Invalid method") from None
+        except httptools.HttpParserInvalidURLError:
+            raise BadHttpMessage("Invalid request target") from None
+        except httptools.HttpParserError as exc:
+            if self._error is not None:
+                raise self._error from None
+            text = str(exc)
+            if "HTTP version" in text:
+                raise HttpVersionNotSupported(message="HTTP Version Not Supported") from None
+            raise BadHttpMessage(text) from None
+        if self.in_head and self._head_bytes > self._max_head_size:
+            raise TooManyHeaders(message="Request header section too large")
+        return self._take_messages(), False, b""
+
+    def feed_eof(self) -> None:
+        """The peer closed: fail a body still being received."""
+        payload = self._payload
+        if payload is not None and not payload.is_eof():
+            payload.set_exception(ConnectionResetError("Connection lost before the body was complete"))
+
+    def _take_messages(self) -> list[tuple[RawRequestMessage, StreamReader]]:
+        messages = self._messages
+        if messages:
+            self._messages = []
+        return messages
+
+    def _fail(self, exc: BadHttpMessage) -> None:
+        self._error = exc
+        raise exc
+
+    # -- httptools callbacks ---------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._reset()
+        self.in_head = True
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+        if len(self._url) > self.max_line_size:
+            self._fail(RequestTargetTooLong(self._url[:80], self.max_line_size, str(len(self._url))))
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if len(name) + len(value) > self.max_field_size:
+            self._fail(LineTooLong(name, self.max_field_size, str(len(name) + len(value))))
+        if self._in_trailers:
+            return  # trailer fields are read and dropped; llhttp has validated their syntax
+        if len(self._raw_headers) >= self.max_headers:
+            self._fail(TooManyHeaders(message="Too many headers"))
+        lname = name.lower()
+        svalue = value.decode("utf-8", "surrogateescape")
+        if lname == b"host":
+            self._host_count += 1
+            if self._host_count > 1:
+                self._fail(BadHttpMessage("Duplicate Host header"))
+            if not _HOST_RE.fullmatch(svalue):
+                self._fail(InvalidHeader(b"Host"))
+        elif lname == b"transfer-encoding":
+            self._te_count += 1
+            self._te = svalue if self._te is None else f"{self._te}, {svalue}"
+        elif lname == b"content-length":
+            self._content_length = int(value)
+        elif lname == b"content-encoding":
+            self._encoding = svalue.strip().lower()
+        self._headers.append((name.decode("ascii"), svalue))
+        self._raw_headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        parser = self._parser
+        version = _VERSIONS.get(parser.get_http_version())
+        if version is None:
+            if parser.get_http_version() == "0.9":
+                self._fail(BadHttpMessage("HTTP/0.9 is not supported"))
+            self._fail(HttpVersionNotSupported(message="HTTP Version Not Supported"))
+            raise AssertionError  # unreachable; keeps the type checker sure of `version`
+        chunked = False
+        if self._te is not None:
+            if version is HttpVersion10:
+                self._fail(BadHttpMessage("Transfer-Encoding is not allowed in HTTP/1.0"))
+            codings = [c.strip().lower() for c in self._te.split(",")]
+            if codings != ["chunked"]:
+                if codings[-1] == "chunked":
+                    self._fail(
+                        BadHttpMessage("Transfer-Encoding other than chunked is not implemented")
+                    )
+                self._fail(TransferEncodingError("Transfer-Encoding must end in chunked"))
+            chunked = True
+        if self._host_count == 0 and version is HttpVersion11:
+            self._fail(BadHttpMessage("Missing Host header"))
+
+        method = parser.get_method().decode("ascii")
+        target = self._url.decode("ascii")
+        url = _make_url(method, target)
+        compression = self._encoding if self._encoding in ("gzip", "deflate", "br") else None
+        upgrade = parser.should_upgrade()
+        message = RawRequestMessage(
+            method,
+            target,
+            version,
+            CIMultiDictProxy(CIMultiDict(self._headers)),
+            tuple(self._raw_headers),
+            not parser.should_keep_alive() or upgrade,
+            compression,
+            upgrade,
+            chunked,
+            url,
+        )
+        if chunked or self._content_length > 0:
+            payload = StreamReader(self._protocol, self._limit, loop=self._loop)
+            self._payload = payload
+            if compression and self._auto_decompress:
+                self._sink = _Decompressor(payload, compression)
+            else:
+                self._sink = payload
+        else:
+            payload = EMPTY_PAYLOAD
+        self.in_head = False
+        self._in_trailers = True  # header callbacks from here on are chunked trailers
+        self._messages.append((message, payload))
+
+    def on_body(self, body: bytes) -> None:
+        assert self._sink is not None
+        try:
+            self._sink.feed_data(body)
+        except BadHttpMessage as exc:
+            self._fail(exc)
+
+    def on_chunk_header(self) -> None:
+        payload = self._payload
+        if payload is not None and payload._http_chunk_splits is None:
+            payload.begin_http_chunk_receiving()
+
+    def on_chunk_complete(self) -> None:
+        payload = self._payload
+        if payload is None:
+            return
+        if payload._http_chunk_splits is not None:
+            payload.end_http_chunk_receiving()
+
+    def on_message_complete(self) -> None:
+        sink = self._sink
+        if sink is not None:
+            try:
+                sink.feed_eof()
+            except BadHttpMessage as exc:
+                self._fail(exc)
+        self._payload = None
+        self._sink = None
+
+
+def _make_url(method: str, target: str) -> URL:
+    """Build the request URL from the target's origin, absolute, authority or * form."""
+    if target.startswith("/"):
+        path, _, query = target.partition("?")
+        if "#" in query:
+            query = query.partition("#")[0]
+        return URL.build(path=path, query_string=query, encoded=True)
+    if target == "*" and method == hdrs.METH_OPTIONS:
+        return URL.build(path="*", encoded=True)
+    if method == hdrs.METH_CONNECT:
+        return URL.build(authority=target, encoded=True)
+    try:
+        url = URL(target, encoded=True)
+    except ValueError:
+        raise BadHttpMessage("Invalid request target") from None
+    if not url.absolute:
+        raise BadHttpMessage("Invalid request target")
+    return url
+

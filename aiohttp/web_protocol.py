@@ -1,0 +1,650 @@
+"""One asyncio protocol per connection: parsing, one task per request, keep-alive, timeouts.
+
+Theory of operation
+-------------------
+Bytes go to the parser, which hands back complete request heads with their body
+streams. Each head joins a FIFO queue; one task at a time takes the head of the queue,
+so pipelined requests are answered in order. Every request runs in its own task,
+created with a copy of the protocol's context, so context variables set while serving
+one request (the request id among them) never leak into another.
+
+A protocol error (malformed head, limits) is queued like a request, so the answers
+already owed are written first; then the error response goes out with
+``Connection: close`` and the connection lingers briefly, discarding input, before it
+closes, so the client reads the answer instead of a reset.
+
+One timer per connection enforces the timeouts. Rather than re-arming on every event,
+the timer reads the connection's phase when it fires and re-arms itself: waiting for a
+request head (``read_head_timeout`` from the head's first byte, or from connect), idle
+between requests (``keepalive_timeout``), or serving one while the handler waits for
+body bytes (``read_body_timeout`` since the last bytes arrived).
+"""
+
+import asyncio
+import collections
+import socket
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Final, Optional, Union
+
+from . import hdrs
+from .abc import AbstractAccessLogger, AbstractAsyncAccessLogger
+from .http_exceptions import HttpProcessingError, RequestTimeout
+from .http_parser import HttpRequestParser, RawRequestMessage
+from .http_writer import HttpVersion11, StreamWriter, http_date
+from .log import access_logger, server_logger
+from .request_id import RequestIdSettings, request_id
+from .streams import EMPTY_PAYLOAD, StreamReader
+from .web_exceptions import HTTPException, HTTPInternalServerError
+from .web_log import AccessLogger
+from .web_request import BaseRequest
+from .web_response import REASONS, SERVER_SOFTWARE, Response, StreamResponse
+
+if TYPE_CHECKING:
+    from .web_server import Server
+
+__all__ = ("RequestHandler", "RequestPayloadError", "PayloadAccessError")
+
+_RequestFactory = Callable[
+    [RawRequestMessage, StreamReader, "RequestHandler", StreamWriter, "asyncio.Task[None]"],
+    BaseRequest,
+]
+_RequestHandler = Callable[[BaseRequest], Awaitable[StreamResponse]]
+
+#: Pipelined requests queued beyond this pause reading from the socket.
+MAX_PIPELINED: Final = 16
+#: How long a refused connection keeps reading (and discarding) before it closes.
+LINGER_AFTER_REFUSAL: Final = 2.0
+#: Unread request body beyond this is not drained for keep-alive: the connection closes.
+MAX_LINGER_BODY: Final = 2**18
+
+
+class RequestPayloadError(Exception):
+    """The request body could not be read."""
+
+
+class PayloadAccessError(Exception):
+    """The request body is no longer available."""
+
+
+class _RefusalLog:
+    """Logs protocol refusals at INFO, at most ``burst`` a second; counts the rest."""
+
+    def __init__(self, burst: int = 10) -> None:
+        self.burst = burst
+        self.second = 0
+        self.count = 0
+        self.suppressed = 0
+
+    def log(self, logger: Any, message: str, *args: Any) -> None:
+        now = int(time.monotonic())
+        if now != self.second:
+            if self.suppressed:
+                logger.info("%d more malformed requests were refused and not logged", self.suppressed)
+            self.second, self.count, self.suppressed = now, 0, 0
+        self.count += 1
+        if self.count <= self.burst:
+            logger.info(message, *args)
+        else:
+            self.suppressed += 1
+
+
+_refusals = _RefusalLog()
+
+
+class RequestHandler(asyncio.Protocol):
+    """Serves the HTTP/1.x requests of one connection."""
+
+    def __init__(
+        self,
+        manager: "Server",
+        *,
+        loop: asyncio.AbstractEventLoop,
+        keepalive_timeout: Optional[float] = 75.0,
+        tcp_keepalive: bool = True,
+        logger: Any = server_logger,
+        access_log_class: type[Union[AbstractAccessLogger, AbstractAsyncAccessLogger]] = AccessLogger,
+        access_log: Any = access_logger,
+        access_log_format: str = AccessLogger.LOG_FORMAT,
+        debug: bool = False,
+        max_line_size: int = 8190,
+        max_headers: int = 128,
+        max_field_size: int = 8190,
+        lingering_time: float = 10.0,
+        read_bufsize: int = 2**16,
+        auto_decompress: bool = True,
+        timeout_ceil_threshold: float = 5,
+        read_head_timeout: Optional[float] = 30.0,
+        read_body_timeout: Optional[float] = 60.0,
+        handler_cancellation: bool = False,
+        request_id_settings: Optional[RequestIdSettings] = None,
+        peer_trusted: Optional[Callable[[Any], bool]] = None,
+    ) -> None:
+        self._manager = manager
+        self._loop = loop
+        self._request_handler: Optional[_RequestHandler] = manager.request_handler
+        self._request_factory: Optional[_RequestFactory] = manager.request_factory
+        self.transport: Optional[asyncio.Transport] = None
+        self.logger = logger
+        self.debug = debug
+        self._keepalive_timeout = keepalive_timeout
+        self._tcp_keepalive = tcp_keepalive
+        self._read_head_timeout = read_head_timeout
+        self._read_body_timeout = read_body_timeout
+        self._lingering_time = float(lingering_time)
+        self._handler_cancellation = handler_cancellation
+        self._request_id = request_id_settings
+        self._peer_trusted = peer_trusted
+        self._parser_args = dict(
+            limit=read_bufsize,
+            max_line_size=max_line_size,
+            max_field_size=max_field_size,
+            max_headers=max_headers,
+            auto_decompress=auto_decompress,
+        )
+        self.access_logger: Optional[Union[AbstractAccessLogger, AbstractAsyncAccessLogger]]
+        if access_log is not None:
+            self.access_logger = access_log_class(access_log, access_log_format)
+        else:
+            self.access_logger = None
+
+        self._parser: Optional[HttpRequestParser] = None
+        self._queue: collections.deque[tuple[Any, StreamReader]] = collections.deque()
+        self._task: Optional[asyncio.Task[None]] = None
+        self._current_request: Optional[BaseRequest] = None
+        self._force_close = False
+        self._closing = False
+        self._lingering = False
+        self._upgraded = False
+        self._reading_paused = False
+        self._paused_for_queue = False
+        self._write_paused = False
+        self._drain_waiter: Optional[asyncio.Future[None]] = None
+        self._timer: Optional[asyncio.TimerHandle] = None
+        self._head_started: Optional[float] = None
+        self._idle_since = 0.0
+        self._last_data = 0.0
+        self._request_count = 0
+        self._trusted_cache: Optional[bool] = None
+
+    def __repr__(self) -> str:
+        state = "connected" if self.transport is not None else "disconnected"
+        return f"<RequestHandler {state}>"
+
+    @property
+    def keepalive_timeout(self) -> Optional[float]:
+        return self._keepalive_timeout
+
+    @property
+    def requests_count(self) -> int:
+        return self._request_count
+
+    # -- asyncio.Protocol ---------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            if self._tcp_keepalive:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._parser = HttpRequestParser(self, self._loop, **self._parser_args)  # type: ignore[arg-type]
+        self._manager.connection_made(self, transport)
+        now = self._loop.time()
+        self._head_started = now
+        self._last_data = now
+        if self._read_head_timeout is not None:
+            self._arm(now + self._read_head_timeout)
+
+    def connection_lost(self, exc: Optional[BaseException]) -> None:
+        self._manager.connection_lost(self, exc)
+        self.transport = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        parser = self._parser
+        if parser is not None:
+            parser.feed_eof()
+        for _, payload in self._queue:
+            payload.set_exception(ConnectionResetError("Connection lost"))
+        self._queue.clear()
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(ConnectionResetError("Connection lost"))
+        request = self._current_request
+        if request is not None:
+            request._cancel(ConnectionResetError("Connection lost"))
+            if self._handler_cancellation and self._task is not None and not self._task.done():
+                self._task.cancel()
+
+    def eof_received(self) -> bool:
+        # The peer finished sending. Answer what was asked, then close.
+        self._force_close = True
+        if self._parser is not None:
+            self._parser.feed_eof()
+        if self._lingering or (self._task is None and not self._queue):
+            self._close_transport()
+        return True
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        waiter = self._drain_waiter
+        if waiter is not None:
+            self._drain_waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _drain_helper(self) -> None:
+        if self.transport is None:
+            raise ConnectionResetError("Connection lost")
+        if not self._write_paused:
+            return
+        waiter = self._drain_waiter
+        if waiter is None:
+            waiter = self._drain_waiter = self._loop.create_future()
+        await asyncio.shield(waiter)
+
+    def pause_reading(self) -> None:
+        if not self._reading_paused and self.transport is not None:
+            self._reading_paused = True
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self._reading_paused and self.transport is not None and not self._paused_for_queue:
+            self._reading_paused = False
+            self.transport.resume_reading()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        transport = self.transport
+        return default if transport is None else transport.get_extra_info(name, default)
+
+    def data_received(self, data: bytes) -> None:
+        if self._lingering or (self._closing and self._task is None):
+            return
+        parser = self._parser
+        assert parser is not None
+        now = self._loop.time()
+        self._last_data = now
+        if self._upgraded:
+            return
+        was_in_head = parser.in_head
+        try:
+            messages, upgraded, _tail = parser.feed_data(data)
+        except HttpProcessingError as exc:
+            self._queue.append((exc, EMPTY_PAYLOAD))
+            self._parser = _DEAD_PARSER
+            self.pause_reading()
+        else:
+            for item in messages:
+                self._queue.append(item)
+            if upgraded:
+                # We do not switch protocols: answer the request, then close.
+                self._upgraded = True
+                self._force_close = True
+            if parser.in_head and not was_in_head:
+                self._head_started = now
+                if self._read_head_timeout is not None:
+                    self._arm(now + self._read_head_timeout)
+            elif not parser.in_head and messages:
+                self._head_started = None
+        if self._task is None and self._queue:
+            self._start_next()
+        elif len(self._queue) > MAX_PIPELINED and not self._paused_for_queue:
+            self.pause_reading()
+            self._paused_for_queue = True
+
+    # -- request tasks --------------------------------------------------
+
+    def _start_next(self) -> None:
+        message, payload = self._queue.popleft()
+        if self._paused_for_queue and len(self._queue) <= MAX_PIPELINED // 2:
+            self._paused_for_queue = False
+            self.resume_reading()
+        if isinstance(message, HttpProcessingError):
+            self._task = self._loop.create_task(self._refuse(message))
+        else:
+            self._task = self._loop.create_task(self._serve(message, payload))
+
+    def _decide_request_id(self, headers: Any) -> Optional[str]:
+        settings = self._request_id
+        if settings is None:
+            return None
+        trusted = self._trusted_cache
+        if trusted is None:
+            check = self._peer_trusted
+            trusted = self._trusted_cache = bool(check is not None and check(self))
+        rid = settings.choose(headers, trusted)
+        request_id.set(rid)
+        return rid
+
+    async def _serve(self, message: RawRequestMessage, payload: StreamReader) -> None:
+        loop = self._loop
+        start = loop.time()
+        self._request_count += 1
+        manager = self._manager
+        manager.requests_count += 1
+        writer = StreamWriter(self, loop)
+        task = asyncio.current_task()
+        assert task is not None and self._request_factory is not None
+        request = self._request_factory(message, payload, self, writer, task)
+        rid = self._decide_request_id(message.headers)
+        if rid is not None:
+            assert self._request_id is not None
+            request._state["request_id"] = rid
+            if self._request_id.response_header is not None:
+                request._echo_header = (self._request_id.response_header, rid)
+        if (
+            payload is not EMPTY_PAYLOAD
+            and message.version == HttpVersion11
+            and message.headers.get(hdrs.EXPECT, "").lower() == "100-continue"
+        ):
+            payload._on_first_wait = writer.send_continue  # type: ignore[attr-defined]
+        self._current_request = request
+        try:
+            assert self._request_handler is not None
+            resp = await self._request_handler(request)
+        except HTTPException as exc:
+            await self._finish(request, exc, start)
+        except asyncio.CancelledError:
+            self._log_cancelled(request)
+            self._close_transport()
+            raise
+        except Exception as exc:
+            resp = self._handle_error(request, exc)
+            await self._finish(request, resp, start)
+        else:
+            if not isinstance(resp, StreamResponse):
+                err = TypeError(
+                    "Missing return statement on request handler"
+                    if resp is None
+                    else f"Web-handler should return a response instance, got {resp!r}"
+                )
+                try:
+                    raise err
+                except TypeError as exc:
+                    await self._finish(request, self._handle_error(request, exc), start)
+            else:
+                await self._finish(request, resp, start)
+        finally:
+            self._current_request = None
+            request._finish()
+        self._next_or_idle()
+        done = manager.on_request_done
+        if done is not None:
+            done()
+
+    async def _finish(self, request: BaseRequest, resp: StreamResponse, start: float) -> None:
+        """Send ``resp`` (unless the handler already finished it) and write the access line."""
+        if self._force_close or self._closing:
+            resp.force_close()
+        try:
+            await resp.prepare(request)
+            await resp.write_eof()
+        except ConnectionError:
+            self._force_close = True
+        except Exception as exc:
+            if resp.prepared:
+                self.logger.exception("Error while sending the response", exc_info=exc)
+                self._force_close = True
+            else:
+                self.logger.exception("Error preparing the response", exc_info=exc)
+                fallback = HTTPInternalServerError()
+                fallback.force_close()
+                try:
+                    await fallback.prepare(request)
+                    await fallback.write_eof()
+                except Exception:
+                    pass
+                resp = fallback
+        if not resp.keep_alive:
+            self._force_close = True
+        await self._log_access(request, resp, loop_time=self._loop.time() - start)
+        payload = request._payload
+        if not self._force_close and not payload.is_eof():
+            await self._drain_unread_body(payload)
+
+    async def _log_access(self, request: BaseRequest, resp: StreamResponse, loop_time: float) -> None:
+        access_logger = self.access_logger
+        if access_logger is None or not access_logger.enabled:
+            return
+        try:
+            result = access_logger.log(request, resp, loop_time)
+            if result is not None:
+                await result
+        except Exception:
+            self.logger.exception("Error in access logger")
+
+    async def _drain_unread_body(self, payload: StreamReader) -> None:
+        """Read and drop a body the handler left, so the connection can be reused."""
+        drained = 0
+        deadline = self._loop.time() + self._lingering_time
+        try:
+            while not payload.is_eof():
+                remaining = deadline - self._loop.time()
+                if remaining <= 0 or drained > MAX_LINGER_BODY:
+                    self._force_close = True
+                    return
+                chunk = await asyncio.wait_for(payload.readany(), remaining)
+                drained += len(chunk)
+        except (TimeoutError, ConnectionError, HttpProcessingError, Exception):
+            self._force_close = True
+
+    def _next_or_idle(self) -> None:
+        self._task = None
+        if self._force_close or self.transport is None:
+            if self._queue and not isinstance(self._queue[0][0], HttpProcessingError):
+                self._queue.clear()
+            self._close_transport()
+            return
+        if self._queue:
+            self._start_next()
+            return
+        now = self._loop.time()
+        self._idle_since = now
+        if self._closing:
+            self._close_transport()
+            return
+        if self._keepalive_timeout is not None:
+            if self._keepalive_timeout <= 0:
+                self._close_transport()
+                return
+            self._arm(now + self._keepalive_timeout)
+
+    def _handle_error(self, request: BaseRequest, exc: BaseException) -> Response:
+        """Log an unhandled handler error with its traceback; answer 500 without it."""
+        self.logger.error("Error handling request from %s", request.remote, exc_info=exc)
+        if self.debug:
+            text = "".join(traceback.format_exception(exc))
+            resp = Response(status=500, text=f"500 Internal Server Error\n\n{text}")
+        else:
+            resp = Response(status=500, text="500 Internal Server Error\n\nServer got itself in trouble")
+        resp.force_close()
+        return resp
+
+    def _log_cancelled(self, request: BaseRequest) -> None:
+        if self._closing:
+            self.logger.warning("Request %s %s was cancelled by server shutdown", request.method, request.path)
+        else:
+            self.logger.debug("Request %s %s was cancelled", request.method, request.path)
+
+    # -- refusals --------------------------------------------------------
+
+    async def _refuse(self, exc: HttpProcessingError) -> None:
+        """Answer a protocol error with its status, then linger and close."""
+        self._decide_request_id(None)
+        status = exc.code or 400
+        _refusals.log(self.logger, "Refused a malformed request from %s: %s %s", self._peer_text(), status, exc.message)
+        reason = REASONS.get(status, "Bad Request")
+        body = f"{status}: {reason}\n".encode()
+        lines = [
+            f"HTTP/1.1 {status} {reason}",
+            "Content-Type: text/plain; charset=utf-8",
+            f"Content-Length: {len(body)}",
+            "Connection: close",
+            f"Date: {http_date()}",
+            f"Server: {SERVER_SOFTWARE}",
+        ]
+        rid = request_id.get()
+        if rid is not None and self._request_id is not None and self._request_id.response_header:
+            lines.append(f"{self._request_id.response_header}: {rid}")
+        if exc.headers:
+            lines.extend(f"{k}: {v}" for k, v in exc.headers.items() if "\r" not in v and "\n" not in v)
+        transport = self.transport
+        self._task = None
+        self._queue.clear()
+        if transport is None or transport.is_closing():
+            return
+        transport.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        self._start_lingering()
+
+    def _peer_text(self) -> str:
+        peer = self.get_extra_info("peername")
+        if isinstance(peer, (tuple, list)):
+            return str(peer[0])
+        return str(peer or "unix socket")
+
+    def _start_lingering(self) -> None:
+        """Half-close and discard input for a moment, so the answer is read, not reset."""
+        transport = self.transport
+        if transport is None:
+            return
+        self._lingering = True
+        self._force_close = True
+        if self._reading_paused:
+            self._reading_paused = False
+            self._paused_for_queue = False
+            transport.resume_reading()
+        if transport.can_write_eof():
+            try:
+                transport.write_eof()
+            except OSError:
+                transport.close()
+                return
+        self._arm(self._loop.time() + LINGER_AFTER_REFUSAL, force=True)
+
+    # -- timeouts ----------------------------------------------------------
+
+    def _arm(self, deadline: float, force: bool = False) -> None:
+        timer = self._timer
+        if timer is not None:
+            if not force and timer.when() <= deadline:
+                return
+            timer.cancel()
+        self._timer = self._loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        transport = self.transport
+        if transport is None:
+            return
+        now = self._loop.time()
+        if self._lingering:
+            transport.close()
+            return
+        parser = self._parser
+        if self._head_started is not None and (self._task is None or (parser is not None and parser.in_head)):
+            if self._read_head_timeout is not None:
+                deadline = self._head_started + self._read_head_timeout
+                if now >= deadline:
+                    if self._task is None and not self._queue:
+                        self._timeout_refusal(got_bytes=parser is not None and parser.in_head)
+                        return
+                    deadline = now + self._read_head_timeout
+                self._arm(deadline)
+                return
+        if self._task is None and not self._queue:
+            if self._keepalive_timeout is None:
+                return
+            deadline = self._idle_since + self._keepalive_timeout
+            if now >= deadline:
+                self.logger.debug("Closing an idle keep-alive connection")
+                self._close_transport()
+                return
+            self._arm(deadline)
+            return
+        request = self._current_request
+        body_timeout = self._read_body_timeout
+        if body_timeout is None:
+            return
+        if request is not None:
+            payload = request._payload
+            if not payload.is_eof() and payload._waiter is not None:
+                deadline = self._last_data + body_timeout
+                if now >= deadline:
+                    self.logger.info("Closing a connection whose request body stalled for %ss", body_timeout)
+                    payload.set_exception(TimeoutError("Request body read timed out"))
+                    self._timeout_refusal(got_bytes=True)
+                    return
+                self._arm(deadline)
+                return
+        self._arm(now + body_timeout)
+
+    def _timeout_refusal(self, got_bytes: bool) -> None:
+        transport = self.transport
+        if transport is None:
+            return
+        if not got_bytes:
+            transport.close()  # a connection that never sent a byte gets no answer
+            return
+        self._queue.clear()
+        self._task = self._loop.create_task(self._refuse(RequestTimeout(message="Request Timeout")))
+
+    # -- shutdown ----------------------------------------------------------
+
+    def _close_transport(self) -> None:
+        self._closing = True
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.close()
+
+    def close(self) -> None:
+        """Stop taking requests: close now if idle, else after the current response."""
+        self._closing = True
+        self._force_close = True
+        if self._task is None:
+            self._close_transport()
+
+    async def shutdown(self, timeout: Optional[float] = 15.0) -> None:
+        """Let the request in flight finish within ``timeout``; then cancel it and close."""
+        self.close()
+        task = self._task
+        if task is not None and not task.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(task), timeout)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+                try:
+                    await asyncio.wait_for(task, 1.0)
+                except BaseException:
+                    pass
+            except Exception:
+                pass
+        self._close_transport()
+
+    def force_close(self) -> None:
+        """Close at once, abandoning any request in flight."""
+        self._force_close = True
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self._close_transport()
+
+
+class _DeadParser:
+    """Stands in after a protocol error: the connection accepts no more requests."""
+
+    in_head = False
+
+    def feed_data(self, data: bytes) -> tuple[list[Any], bool, bytes]:
+        return [], False, b""
+
+    def feed_eof(self) -> None:
+        return
+
+
+_DEAD_PARSER: Any = _DeadParser()
+

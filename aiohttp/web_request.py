@@ -1,0 +1,660 @@
+"""What a handler receives: BaseRequest (low level) and Request (with routing info)."""
+
+import asyncio
+import datetime
+import io
+import json
+import re
+import socket
+import string
+import tempfile
+import types
+from collections.abc import Iterator, Mapping, MutableMapping
+from http.cookies import SimpleCookie
+from typing import TYPE_CHECKING, Any, Final, Optional, Union, cast
+from urllib.parse import parse_qsl
+
+import attr
+from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
+from yarl import URL
+
+from . import hdrs
+from .abc import AbstractStreamWriter
+from .helpers import (
+    ETAG_ANY,
+    LIST_QUOTED_ETAG_RE,
+    ETag,
+    HeadersMixin,
+    parse_http_date,
+    reify,
+    sentinel,
+)
+from .http_parser import RawRequestMessage
+from .http_writer import HttpVersion
+from .streams import EmptyStreamReader, StreamReader
+from .typedefs import DEFAULT_JSON_DECODER, JSONDecoder, LooseHeaders, RawHeaders, StrOrURL
+from .web_exceptions import HTTPBadRequest, HTTPRequestEntityTooLarge, HTTPUnsupportedMediaType
+
+if TYPE_CHECKING:
+    from .web_app import Application
+    from .web_protocol import RequestHandler
+    from .web_response import StreamResponse
+    from .web_urldispatcher import UrlMappingMatchInfo
+
+__all__ = ("BaseRequest", "FileField", "Request")
+
+
+@attr.s(auto_attribs=True, frozen=True, slots=True)
+class FileField:
+    """An uploaded file from a multipart form."""
+
+    name: str
+    filename: str
+    file: io.BufferedReader
+    content_type: str
+    headers: "CIMultiDictProxy[str]"
+
+
+_TCHAR: Final = string.digits + string.ascii_letters + r"!#$%&'*+.^_`|~-"
+_TOKEN: Final = rf"[{re.escape(_TCHAR)}]+"
+_QDTEXT: Final = r"[{}]".format(r"".join(chr(c) for c in (0x09, 0x20, 0x21) + tuple(range(0x23, 0x7F))))
+_QUOTED_PAIR: Final = r"\\[\t !-~]"
+_QUOTED_STRING: Final = rf'"(?:{_QUOTED_PAIR}|{_QDTEXT})*"'
+_FORWARDED_PAIR: Final = rf"({_TOKEN})=({_TOKEN}|{_QUOTED_STRING})(:\d{{1,4}})?"
+_QUOTED_PAIR_REPLACE_RE: Final = re.compile(r"\\([\t !-~])")
+_FORWARDED_PAIR_RE: Final = re.compile(_FORWARDED_PAIR)
+
+
+class BaseRequest(MutableMapping[str, Any], HeadersMixin):
+    """An incoming HTTP request, with lazily computed views of its parts."""
+
+    POST_METHODS: Final = {
+        hdrs.METH_PATCH,
+        hdrs.METH_POST,
+        hdrs.METH_PUT,
+        hdrs.METH_TRACE,
+        hdrs.METH_DELETE,
+    }
+
+    _post: Optional[MultiDictProxy[Union[str, bytes, FileField]]] = None
+    _read_bytes: Optional[bytes] = None
+    #: ``(header name, id)`` echoed on the response when request ids are on.
+    _echo_header: Optional[tuple[str, str]] = None
+
+    def __init__(
+        self,
+        message: RawRequestMessage,
+        payload: StreamReader,
+        protocol: "RequestHandler",
+        payload_writer: AbstractStreamWriter,
+        task: "asyncio.Task[None]",
+        loop: asyncio.AbstractEventLoop,
+        *,
+        client_max_size: int = 1024**2,
+        state: Optional[dict[str, Any]] = None,
+        scheme: Optional[str] = None,
+        host: Optional[str] = None,
+        remote: Optional[str] = None,
+    ) -> None:
+        self._message = message
+        self._protocol = protocol
+        self._payload_writer = payload_writer
+        self._payload = payload
+        self._headers = message.headers
+        self._method = message.method
+        self._loop = loop
+        self._task = task
+        self._client_max_size = client_max_size
+        self._state = {} if state is None else state
+        self._cache: dict[str, Any] = {}
+        url = message.url
+        if url.absolute:
+            if scheme is not None:
+                url = url.with_scheme(scheme)
+            if host is not None:
+                url = url.with_host(host)
+            self._cache["url"] = url
+            self._cache["host"] = url.host
+            self._cache["scheme"] = url.scheme
+            self._rel_url = url.relative()
+        else:
+            self._rel_url = url
+            if scheme is not None:
+                self._cache["scheme"] = scheme
+            if host is not None:
+                self._cache["host"] = host
+        if remote is not None:
+            self._cache["remote"] = remote
+
+    def clone(
+        self,
+        *,
+        method: Union[str, Any] = sentinel,
+        rel_url: Union[StrOrURL, Any] = sentinel,
+        headers: Union[LooseHeaders, Any] = sentinel,
+        scheme: Union[str, Any] = sentinel,
+        host: Union[str, Any] = sentinel,
+        remote: Union[str, Any] = sentinel,
+        client_max_size: Union[int, Any] = sentinel,
+    ) -> "BaseRequest":
+        """A copy with some parts replaced; the body stream is shared."""
+        if self._read_bytes:
+            raise RuntimeError("Cannot clone request after reading its content")
+        changes: dict[str, Any] = {}
+        if method is not sentinel:
+            changes["method"] = method
+        if rel_url is not sentinel:
+            new_url = URL(rel_url)
+            changes["url"] = new_url
+            changes["path"] = str(new_url)
+        if headers is not sentinel:
+            new_headers = CIMultiDictProxy(CIMultiDict(headers))
+            changes["headers"] = new_headers
+            changes["raw_headers"] = tuple(
+                (k.encode("utf-8"), v.encode("utf-8")) for k, v in new_headers.items()
+            )
+        message = self._message._replace(**changes)
+        kwargs: dict[str, Any] = {}
+        if scheme is not sentinel:
+            kwargs["scheme"] = scheme
+        if host is not sentinel:
+            kwargs["host"] = host
+        if remote is not sentinel:
+            kwargs["remote"] = remote
+        if client_max_size is sentinel:
+            client_max_size = self._client_max_size
+        clone = self.__class__(
+            message,
+            self._payload,
+            self._protocol,
+            self._payload_writer,
+            self._task,
+            self._loop,
+            client_max_size=client_max_size,
+            state=self._state.copy(),
+            **kwargs,
+        )
+        clone._echo_header = self._echo_header
+        return clone
+
+    # -- connection ---------------------------------------------------------
+
+    @property
+    def task(self) -> "asyncio.Task[None]":
+        return self._task
+
+    @property
+    def protocol(self) -> "RequestHandler":
+        return self._protocol
+
+    @property
+    def transport(self) -> Optional[asyncio.Transport]:
+        return self._protocol.transport
+
+    @property
+    def writer(self) -> AbstractStreamWriter:
+        return self._payload_writer
+
+    @property
+    def client_max_size(self) -> int:
+        return self._client_max_size
+
+    @reify
+    def message(self) -> RawRequestMessage:
+        return self._message
+
+    @reify
+    def rel_url(self) -> URL:
+        return self._rel_url
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """Transport information, e.g. ``peername``, ``sslcontext``."""
+        transport = self._protocol.transport
+        return default if transport is None else transport.get_extra_info(name, default)
+
+    # -- per-request state mapping ----------------------------------------
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._state[key]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._state[key] = value
+
+    def __delitem__(self, key: Any) -> None:
+        del self._state[key]
+
+    def __len__(self) -> int:
+        return len(self._state)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._state)
+
+    # -- request line and URL ---------------------------------------------
+
+    @reify
+    def secure(self) -> bool:
+        return self.scheme == "https"
+
+    @reify
+    def forwarded(self) -> tuple[Mapping[str, str], ...]:
+        """The parsed ``Forwarded`` header (RFC 7239), one mapping per hop."""
+        elems: list[Mapping[str, str]] = []
+        for field_value in self._message.headers.getall(hdrs.FORWARDED, ()):
+            length = len(field_value)
+            pos = 0
+            need_separator = False
+            elem: dict[str, str] = {}
+            elems.append(types.MappingProxyType(elem))
+            while 0 <= pos < length:
+                match = _FORWARDED_PAIR_RE.match(field_value, pos)
+                if match is not None:
+                    if need_separator:
+                        pos = field_value.find(",", pos)
+                    else:
+                        name, value, port = match.groups()
+                        if value[0] == '"':
+                            value = _QUOTED_PAIR_REPLACE_RE.sub(r"\1", value[1:-1])
+                        if port:
+                            value += port
+                        elem[name.lower()] = value
+                        pos += len(match.group(0))
+                        need_separator = True
+                elif field_value[pos] == ",":
+                    need_separator = False
+                    elem = {}
+                    elems.append(types.MappingProxyType(elem))
+                    pos += 1
+                elif field_value[pos] == ";":
+                    need_separator = False
+                    pos += 1
+                elif field_value[pos] in " \t":
+                    pos += 1
+                else:
+                    pos = field_value.find(",", pos)
+        return tuple(elems)
+
+    @reify
+    def scheme(self) -> str:
+        """``https`` when the connection uses TLS, else ``http``."""
+        return "https" if self._protocol.get_extra_info("sslcontext") else "http"
+
+    @reify
+    def method(self) -> str:
+        return self._method
+
+    @reify
+    def version(self) -> HttpVersion:
+        return self._message.version
+
+    @reify
+    def host(self) -> str:
+        """The Host header, or this machine's FQDN when the client sent none."""
+        host = self._message.headers.get(hdrs.HOST)
+        if host is not None:
+            return host
+        return socket.getfqdn()
+
+    @reify
+    def remote(self) -> Optional[str]:
+        """The peer's address: IP for TCP, the socket path for unix sockets."""
+        peername = self._protocol.get_extra_info("peername")
+        if isinstance(peername, (list, tuple)):
+            return str(peername[0])
+        return peername if peername else None
+
+    @reify
+    def url(self) -> URL:
+        return URL.build(scheme=self.scheme, authority=self.host).join(self._rel_url)
+
+    @reify
+    def path(self) -> str:
+        return self._rel_url.path
+
+    @reify
+    def path_qs(self) -> str:
+        return str(self._rel_url)
+
+    @reify
+    def raw_path(self) -> str:
+        return self._message.path
+
+    @reify
+    def query(self) -> "MultiDictProxy[str]":
+        return self._rel_url.query
+
+    @reify
+    def query_string(self) -> str:
+        return self._rel_url.query_string
+
+    @reify
+    def headers(self) -> "CIMultiDictProxy[str]":
+        return self._headers  # type: ignore[return-value]
+
+    @reify
+    def raw_headers(self) -> RawHeaders:
+        return self._message.raw_headers
+
+    # -- conditional and range headers ------------------------------------
+
+    @reify
+    def if_modified_since(self) -> Optional[datetime.datetime]:
+        return parse_http_date(self.headers.get(hdrs.IF_MODIFIED_SINCE))
+
+    @reify
+    def if_unmodified_since(self) -> Optional[datetime.datetime]:
+        return parse_http_date(self.headers.get(hdrs.IF_UNMODIFIED_SINCE))
+
+    @staticmethod
+    def _etag_values(etag_header: str) -> Iterator[ETag]:
+        if etag_header == ETAG_ANY:
+            yield ETag(is_weak=False, value=ETAG_ANY)
+            return
+        for match in LIST_QUOTED_ETAG_RE.finditer(etag_header):
+            is_weak, value, garbage = match.group(2, 3, 4)
+            if garbage:
+                break  # a malformed list: what came before it still counts
+            yield ETag(is_weak=bool(is_weak), value=value)
+
+    @classmethod
+    def _if_match_or_none_impl(cls, header_value: Optional[str]) -> Optional[tuple[ETag, ...]]:
+        if not header_value:
+            return None
+        return tuple(cls._etag_values(header_value))
+
+    @reify
+    def if_match(self) -> Optional[tuple[ETag, ...]]:
+        return self._if_match_or_none_impl(self.headers.get(hdrs.IF_MATCH))
+
+    @reify
+    def if_none_match(self) -> Optional[tuple[ETag, ...]]:
+        return self._if_match_or_none_impl(self.headers.get(hdrs.IF_NONE_MATCH))
+
+    @reify
+    def if_range(self) -> Optional[datetime.datetime]:
+        return parse_http_date(self.headers.get(hdrs.IF_RANGE))
+
+    @reify
+    def keep_alive(self) -> bool:
+        return not self._message.should_close
+
+    @reify
+    def cookies(self) -> Mapping[str, str]:
+        """Cookies the client sent, name to value."""
+        raw = self.headers.get(hdrs.COOKIE, "")
+        parsed: SimpleCookie = SimpleCookie()
+        try:
+            parsed.load(raw)
+        except Exception:
+            return types.MappingProxyType({})
+        return types.MappingProxyType({key: val.value for key, val in parsed.items()})
+
+    @reify
+    def http_range(self) -> slice:
+        """The ``Range: bytes=`` header as a slice; ValueError when it is malformed."""
+        rng = self._headers.get(hdrs.RANGE)
+        start, end = None, None
+        if rng is not None:
+            try:
+                pattern = r"^bytes=(\d*)-(\d*)$"
+                start_s, end_s = re.findall(pattern, rng)[0]
+            except IndexError:
+                raise ValueError("range not in acceptable format")
+            end = int(end_s) if end_s else None
+            start = int(start_s) if start_s else None
+            if start is None and end is not None:
+                start = -end  # a suffix range: the last `end` bytes
+                end = None
+            if start is not None and end is not None:
+                end += 1  # HTTP ranges are inclusive
+                if start >= end:
+                    raise ValueError("start cannot be after end")
+            if start is end is None:
+                raise ValueError("No start or end of range specified")
+        return slice(start, end, 1)
+
+    # -- body -------------------------------------------------------------
+
+    @reify
+    def content(self) -> StreamReader:
+        return self._payload
+
+    @property
+    def has_body(self) -> bool:
+        return not self._payload.at_eof()
+
+    @property
+    def can_read_body(self) -> bool:
+        return not self._payload.at_eof()
+
+    @reify
+    def body_exists(self) -> bool:
+        return type(self._payload) is not EmptyStreamReader
+
+    async def release(self) -> None:
+        """Read and drop the rest of the body."""
+        while not self._payload.at_eof():
+            await self._payload.readany()
+
+    async def read(self) -> bytes:
+        """The whole body; 413 when it exceeds ``client_max_size``."""
+        if self._read_bytes is None:
+            max_size = self._client_max_size
+            declared = self._message.headers.get(hdrs.CONTENT_LENGTH)
+            if max_size and declared is not None and int(declared) > max_size:
+                raise HTTPRequestEntityTooLarge(max_size=max_size, actual_size=int(declared))
+            body = bytearray()
+            while True:
+                chunk = await self._payload.readany()
+                body.extend(chunk)
+                if max_size and len(body) > max_size:
+                    raise HTTPRequestEntityTooLarge(max_size=max_size, actual_size=len(body))
+                if not chunk:
+                    break
+            self._read_bytes = bytes(body)
+        return self._read_bytes
+
+    async def text(self) -> str:
+        body = await self.read()
+        encoding = self.charset or "utf-8"
+        try:
+            return body.decode(encoding)
+        except LookupError:
+            raise HTTPUnsupportedMediaType(text=f"Unsupported charset {encoding!r}")
+        except UnicodeDecodeError:
+            raise HTTPBadRequest(text=f"Request body is not valid {encoding}")
+
+    async def json(
+        self, *, loads: JSONDecoder = DEFAULT_JSON_DECODER, content_type: Optional[str] = "application/json"
+    ) -> Any:
+        """The body decoded as JSON; 400 when it is not valid JSON."""
+        body = await self.text()
+        if content_type and self.content_type != content_type:
+            raise HTTPBadRequest(
+                text=f"Attempt to decode JSON with unexpected mimetype: {self.content_type}"
+            )
+        try:
+            return loads(body)
+        except (ValueError, json.JSONDecodeError) as exc:
+            raise HTTPBadRequest(text=f"Request body is not valid JSON: {exc}")
+
+    async def multipart(self) -> Any:
+        """A MultipartReader over the body."""
+        from .multipart import MultipartReader
+
+        return MultipartReader(self._headers, self._payload)
+
+    async def post(self) -> "MultiDictProxy[Union[str, bytes, FileField]]":
+        """Form fields from an urlencoded or multipart body; files become FileFields."""
+        if self._post is not None:
+            return self._post
+        if self._method not in self.POST_METHODS:
+            self._post = MultiDictProxy(MultiDict())
+            return self._post
+        content_type = self.content_type
+        if content_type not in ("", "application/x-www-form-urlencoded", "multipart/form-data"):
+            self._post = MultiDictProxy(MultiDict())
+            return self._post
+        out: MultiDict[Union[str, bytes, FileField]] = MultiDict()
+        if content_type == "multipart/form-data":
+            await self._read_multipart_form(out)
+        else:
+            data = await self.read()
+            if data:
+                charset = self.charset or "utf-8"
+                try:
+                    pairs = parse_qsl(
+                        data.rstrip().decode("latin-1" if charset == "latin-1" else charset),
+                        keep_blank_values=True,
+                        encoding=charset,
+                        strict_parsing=False,
+                    )
+                except (UnicodeDecodeError, LookupError, ValueError):
+                    raise HTTPBadRequest(text="Malformed urlencoded form body")
+                out.extend(pairs)
+        self._post = MultiDictProxy(out)
+        return self._post
+
+    async def _read_multipart_form(self, out: "MultiDict[Union[str, bytes, FileField]]") -> None:
+        from .multipart import BodyPartReader
+
+        try:
+            reader = await self.multipart()
+            max_size = self._client_max_size
+            size = 0
+            field = await reader.next()
+            while field is not None:
+                if not isinstance(field, BodyPartReader):
+                    raise HTTPBadRequest(text="Nested multipart is not supported in forms")
+                field_ct = field.headers.get(hdrs.CONTENT_TYPE)
+                if field.filename:
+                    tmp = tempfile.TemporaryFile()
+                    chunk = await field.read_chunk(size=2**16)
+                    while chunk:
+                        chunk = field.decode(chunk)
+                        await self._loop.run_in_executor(None, tmp.write, chunk)
+                        size += len(chunk)
+                        if 0 < max_size < size:
+                            await self._loop.run_in_executor(None, tmp.close)
+                            raise HTTPRequestEntityTooLarge(max_size=max_size, actual_size=size)
+                        chunk = await field.read_chunk(size=2**16)
+                    await self._loop.run_in_executor(None, tmp.seek, 0)
+                    ff = FileField(
+                        field.name or "",
+                        field.filename,
+                        cast(io.BufferedReader, tmp),
+                        field_ct or "application/octet-stream",
+                        field.headers,
+                    )
+                    out.add(field.name or "", ff)
+                else:
+                    value = await field.read(decode=True)
+                    size += len(value)
+                    if 0 < max_size < size:
+                        raise HTTPRequestEntityTooLarge(max_size=max_size, actual_size=size)
+                    if field_ct is None or field_ct.startswith("text/"):
+                        charset = field.get_charset(default="utf-8")
+                        out.add(field.name or "", value.decode(charset))
+                    else:
+                        out.add(field.name or "", value)
+                field = await reader.next()
+        except (HTTPBadRequest, HTTPRequestEntityTooLarge):
+            raise
+        except (ValueError, LookupError, UnicodeDecodeError, AssertionError) as exc:
+            raise HTTPBadRequest(text=f"Malformed multipart body: {exc}")
+
+    # -- misc -------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        ascii_encodable_path = self.path.encode("ascii", "backslashreplace").decode("ascii")
+        return f"<{self.__class__.__name__} {self._method} {ascii_encodable_path} >"
+
+    def __eq__(self, other: object) -> bool:
+        return id(self) == id(other)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    async def _prepare_hook(self, response: "StreamResponse") -> None:
+        return
+
+    def _cancel(self, exc: BaseException) -> None:
+        self._payload.set_exception(exc)
+
+    def _finish(self) -> None:
+        if self._post is None or self.content_type != "multipart/form-data":
+            return
+        for _, value in self._post.items():
+            if isinstance(value, FileField):
+                value.file.close()
+
+
+class Request(BaseRequest):
+    """A request routed through an Application: adds match_info, app and config_dict."""
+
+    _match_info: Optional["UrlMappingMatchInfo"] = None
+
+    def clone(
+        self,
+        *,
+        method: Union[str, Any] = sentinel,
+        rel_url: Union[StrOrURL, Any] = sentinel,
+        headers: Union[LooseHeaders, Any] = sentinel,
+        scheme: Union[str, Any] = sentinel,
+        host: Union[str, Any] = sentinel,
+        remote: Union[str, Any] = sentinel,
+        client_max_size: Union[int, Any] = sentinel,
+    ) -> "Request":
+        new_req = super().clone(
+            method=method,
+            rel_url=rel_url,
+            headers=headers,
+            scheme=scheme,
+            host=host,
+            remote=remote,
+            client_max_size=client_max_size,
+        )
+        new_req = cast(Request, new_req)
+        new_req._match_info = self._match_info
+        return new_req
+
+    @reify
+    def match_info(self) -> "UrlMappingMatchInfo":
+        """What the router matched: dynamic path parts, the route, the apps."""
+        match_info = self._match_info
+        assert match_info is not None
+        return match_info
+
+    @property
+    def app(self) -> "Application":
+        """The application that handles the request (the innermost sub-app)."""
+        match_info = self._match_info
+        assert match_info is not None
+        return match_info.current_app
+
+    @property
+    def config_dict(self) -> Any:
+        """Lookups that fall back from the current app to its parents."""
+        from .helpers import ChainMapProxy
+
+        match_info = self._match_info
+        assert match_info is not None
+        lst = match_info.apps
+        app = self.app
+        idx = lst.index(app)
+        sublist = list(reversed(lst[: idx + 1]))
+        return ChainMapProxy(sublist)
+
+    async def _prepare_hook(self, response: "StreamResponse") -> None:
+        match_info = self._match_info
+        if match_info is None:
+            return
+        for app in match_info._apps:
+            if app.on_response_prepare:
+                await app.on_response_prepare.send(self, response)

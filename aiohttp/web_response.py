@@ -1,0 +1,737 @@
+"""What a handler returns: StreamResponse (streamed), Response (whole body), json_response."""
+
+import asyncio
+import datetime
+import enum
+import json
+import math
+import zlib
+from collections.abc import Iterator, MutableMapping
+from concurrent.futures import Executor
+from http import HTTPStatus
+from http.cookies import SimpleCookie
+from typing import TYPE_CHECKING, Any, Final, Optional, Union
+
+from multidict import CIMultiDict, istr
+
+from . import hdrs
+from .abc import AbstractStreamWriter
+from .helpers import (
+    ETAG_ANY,
+    QUOTED_ETAG_RE,
+    ETag,
+    HeadersMixin,
+    format_http_date,
+    must_be_empty_body,
+    parse_http_date,
+    sentinel,
+    should_remove_content_length,
+    validate_etag_value,
+)
+from .http_writer import HttpVersion10, HttpVersion11, http_date
+from .typedefs import JSONEncoder, LooseHeaders
+
+if TYPE_CHECKING:
+    from .web_request import BaseRequest
+
+__all__ = ("ContentCoding", "StreamResponse", "Response", "json_response")
+
+SERVER_SOFTWARE: Final = "Python/3 aiohttp/3.14.0+deploy"
+REASONS: Final[dict[int, str]] = {s.value: s.phrase for s in HTTPStatus}
+_STATUS_LINES_11: Final[dict[int, str]] = {
+    code: f"HTTP/1.1 {code} {phrase}" for code, phrase in REASONS.items()
+}
+LARGE_BODY_SIZE: Final = 1024**2
+
+
+class ContentCoding(enum.Enum):
+    """Codings ``enable_compression`` can apply; brotli needs the Brotli package."""
+
+    deflate = "deflate"
+    gzip = "gzip"
+    identity = "identity"
+    br = "br"
+
+
+def _brotli_available() -> bool:
+    try:
+        import brotli  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class StreamResponse(MutableMapping[str, Any], HeadersMixin):
+    """A response whose body the handler writes after ``await prepare(request)``."""
+
+    _body: Any = None
+    _length_check = True
+
+    def __init__(
+        self,
+        *,
+        status: int = 200,
+        reason: Optional[str] = None,
+        headers: Optional[LooseHeaders] = None,
+        _real_headers: Optional["CIMultiDict[str]"] = None,
+    ) -> None:
+        self._keep_alive: Optional[bool] = None
+        self._chunked = False
+        self._compression = False
+        self._compression_strategy = zlib.Z_DEFAULT_STRATEGY
+        self._compression_force: Optional[ContentCoding] = None
+        self._cookies: Optional[SimpleCookie] = None
+        self._req: Optional[BaseRequest] = None
+        self._payload_writer: Optional[AbstractStreamWriter] = None
+        self._eof_sent = False
+        self._must_be_empty_body: Optional[bool] = None
+        self._body_length = 0
+        self._state: Optional[dict[str, Any]] = None
+        if _real_headers is not None:
+            self._headers = _real_headers
+        elif headers is not None:
+            self._headers = CIMultiDict(headers)  # type: ignore[arg-type]
+        else:
+            self._headers = CIMultiDict()
+        self.set_status(status, reason)
+
+    # -- identity and state ------------------------------------------------
+
+    @property
+    def prepared(self) -> bool:
+        return self._eof_sent or self._payload_writer is not None
+
+    @property
+    def task(self) -> "Optional[asyncio.Task[None]]":
+        return self._req.task if self._req is not None else None
+
+    @property
+    def status(self) -> int:
+        return self._status
+
+    @property
+    def reason(self) -> str:
+        return self._reason
+
+    def set_status(self, status: int, reason: Optional[str] = None) -> None:
+        """Change the status before the headers are sent."""
+        if self.prepared:
+            raise AssertionError("Cannot change the response status code after the headers have been sent")
+        if not isinstance(status, int) or isinstance(status, bool):
+            raise TypeError(f"status must be an int, not {status!r}")
+        if not 100 <= status <= 999:
+            raise ValueError(f"status must be in 100..999, not {status}")
+        self._status = status
+        if reason is None:
+            reason = REASONS.get(status, "")
+        elif "\n" in reason or "\r" in reason:
+            raise ValueError("reason cannot contain \\n or \\r")
+        self._reason = reason
+
+    @property
+    def keep_alive(self) -> Optional[bool]:
+        return self._keep_alive
+
+    def force_close(self) -> None:
+        """Close the connection after this response."""
+        self._keep_alive = False
+
+    @property
+    def body_length(self) -> int:
+        return self._body_length
+
+    @property
+    def output_length(self) -> int:
+        return self._payload_writer.buffer_size if self._payload_writer else 0
+
+    @property
+    def chunked(self) -> bool:
+        return self._chunked
+
+    @property
+    def compression(self) -> bool:
+        return self._compression
+
+    def enable_chunked_encoding(self, chunk_size: Optional[int] = None) -> None:
+        """Send the body with chunked transfer coding (HTTP/1.1 only)."""
+        self._chunked = True
+        if hdrs.CONTENT_LENGTH in self._headers:
+            raise RuntimeError("You can't enable chunked encoding when a content length is set")
+        if chunk_size is not None:
+            raise ValueError("chunk_size is not supported; chunks are as large as each write")
+
+    def enable_compression(
+        self, force: Optional[Union[bool, ContentCoding]] = None, strategy: Optional[int] = None
+    ) -> None:
+        """Compress the body with the best coding the client accepts, or ``force``."""
+        if isinstance(force, bool):
+            force = ContentCoding.deflate if force else ContentCoding.identity
+        elif force is not None and not isinstance(force, ContentCoding):
+            raise TypeError(f"force must be a ContentCoding, bool or None, not {force!r}")
+        self._compression = True
+        self._compression_force = force
+        if strategy is not None:
+            self._compression_strategy = strategy
+
+    @property
+    def headers(self) -> "CIMultiDict[str]":
+        return self._headers
+
+    @property
+    def cookies(self) -> SimpleCookie:
+        if self._cookies is None:
+            self._cookies = SimpleCookie()
+        return self._cookies
+
+    def set_cookie(
+        self,
+        name: str,
+        value: str,
+        *,
+        expires: Optional[str] = None,
+        domain: Optional[str] = None,
+        max_age: Optional[Union[int, str]] = None,
+        path: str = "/",
+        secure: Optional[bool] = None,
+        httponly: Optional[bool] = None,
+        version: Optional[str] = None,
+        samesite: Optional[str] = None,
+        partitioned: Optional[bool] = None,
+    ) -> None:
+        """Add a Set-Cookie header; ``max_age``/``expires`` as RFC 6265 says."""
+        cookies = self.cookies
+        old = cookies.get(name)
+        if old is not None and old.coded_value == "":
+            cookies.pop(name, None)  # a deleted cookie being set again
+        cookies[name] = value
+        c = cookies[name]
+        if expires is not None:
+            c["expires"] = expires
+        elif c.get("expires") == "Thu, 01 Jan 1970 00:00:00 GMT":
+            del c["expires"]
+        if domain is not None:
+            c["domain"] = domain
+        if max_age is not None:
+            c["max-age"] = str(max_age)
+        elif "max-age" in c:
+            del c["max-age"]
+        c["path"] = path
+        if secure is not None:
+            c["secure"] = secure
+        if httponly is not None:
+            c["httponly"] = httponly
+        if version is not None:
+            c["version"] = version
+        if samesite is not None:
+            c["samesite"] = samesite
+        if partitioned:
+            c["partitioned"] = True
+
+    def del_cookie(
+        self,
+        name: str,
+        *,
+        domain: Optional[str] = None,
+        path: str = "/",
+        secure: Optional[bool] = None,
+        httponly: Optional[bool] = None,
+        samesite: Optional[str] = None,
+    ) -> None:
+        """Tell the client to drop a cookie (empty value, expired)."""
+        self.cookies.pop(name, None)
+        self.set_cookie(
+            name,
+            "",
+            max_age=0,
+            expires="Thu, 01 Jan 1970 00:00:00 GMT",
+            domain=domain,
+            path=path,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+        )
+
+    @property
+    def content_length(self) -> Optional[int]:
+        return super().content_length
+
+    @content_length.setter
+    def content_length(self, value: Optional[int]) -> None:
+        if value is not None:
+            value = int(value)
+            if self._chunked:
+                raise RuntimeError("You can't set content length when chunked encoding is enabled")
+            self._headers[hdrs.CONTENT_LENGTH] = str(value)
+        else:
+            self._headers.pop(hdrs.CONTENT_LENGTH, None)
+
+    @property
+    def content_type(self) -> str:
+        return super().content_type
+
+    @content_type.setter
+    def content_type(self, value: str) -> None:
+        self.content_type  # noqa: B018  (parses the current header so parameters are kept)
+        self._content_type = str(value)
+        self._generate_content_type_header()
+
+    @property
+    def charset(self) -> Optional[str]:
+        return super().charset
+
+    @charset.setter
+    def charset(self, value: Optional[str]) -> None:
+        ctype = self.content_type
+        if ctype == "application/octet-stream":
+            raise RuntimeError(
+                "Setting charset for application/octet-stream doesn't make sense, setup content_type first"
+            )
+        assert self._content_dict is not None
+        if value is None:
+            self._content_dict.pop("charset", None)
+        else:
+            self._content_dict["charset"] = str(value).lower()
+        self._generate_content_type_header()
+
+    @property
+    def last_modified(self) -> Optional[datetime.datetime]:
+        return parse_http_date(self._headers.get(hdrs.LAST_MODIFIED))
+
+    @last_modified.setter
+    def last_modified(self, value: Optional[Union[int, float, datetime.datetime, str]]) -> None:
+        if value is None:
+            self._headers.pop(hdrs.LAST_MODIFIED, None)
+        elif isinstance(value, (int, float)):
+            self._headers[hdrs.LAST_MODIFIED] = format_http_date(math.ceil(value))
+        elif isinstance(value, datetime.datetime):
+            self._headers[hdrs.LAST_MODIFIED] = format_http_date(value.timestamp())
+        elif isinstance(value, str):
+            self._headers[hdrs.LAST_MODIFIED] = value
+        else:
+            raise TypeError(f"last_modified must be a number, datetime, str or None, not {value!r}")
+
+    @property
+    def etag(self) -> Optional[ETag]:
+        quoted = self._headers.get(hdrs.ETAG)
+        if not quoted:
+            return None
+        if quoted == ETAG_ANY:
+            return ETag(value=ETAG_ANY)
+        match = QUOTED_ETAG_RE.fullmatch(quoted)
+        if not match:
+            return None
+        is_weak, value = match.group(1, 2)
+        return ETag(is_weak=bool(is_weak), value=value)
+
+    @etag.setter
+    def etag(self, value: Optional[Union[ETag, str]]) -> None:
+        if value is None:
+            self._headers.pop(hdrs.ETAG, None)
+        elif (isinstance(value, str) and value == ETAG_ANY) or (
+            isinstance(value, ETag) and value.value == ETAG_ANY
+        ):
+            self._headers[hdrs.ETAG] = ETAG_ANY
+        elif isinstance(value, str):
+            validate_etag_value(value)
+            self._headers[hdrs.ETAG] = f'"{value}"'
+        elif isinstance(value, ETag) and isinstance(value.value, str):
+            validate_etag_value(value.value)
+            hdr_value = f'W/"{value.value}"' if value.is_weak else f'"{value.value}"'
+            self._headers[hdrs.ETAG] = hdr_value
+        else:
+            raise ValueError(f"Unsupported etag type: {type(value)}. etag must be str, ETag or None")
+
+    def _generate_content_type_header(self, CONTENT_TYPE: istr = hdrs.CONTENT_TYPE) -> None:
+        assert self._content_dict is not None
+        assert self._content_type is not None
+        params = "; ".join(f"{k}={v}" for k, v in self._content_dict.items())
+        ctype = f"{self._content_type}; {params}" if params else self._content_type
+        self._headers[CONTENT_TYPE] = ctype
+        self._stored_content_type = ctype
+
+    # -- sending -------------------------------------------------------------
+
+    async def _do_start_compression(self, coding: ContentCoding) -> None:
+        if coding is not ContentCoding.identity:
+            assert self._payload_writer is not None
+            self._headers[hdrs.CONTENT_ENCODING] = coding.value
+            self._payload_writer.enable_compression(coding.value, self._compression_strategy)
+            self._headers.popall(hdrs.CONTENT_LENGTH, None)
+            if hdrs.VARY not in self._headers:
+                self._headers[hdrs.VARY] = hdrs.ACCEPT_ENCODING
+
+    def _choose_coding(self, request: "BaseRequest") -> ContentCoding:
+        if self._compression_force is not None:
+            return self._compression_force
+        accept = request.headers.get(hdrs.ACCEPT_ENCODING, "").lower()
+        for coding in (ContentCoding.br, ContentCoding.gzip, ContentCoding.deflate):
+            if coding.value in accept:
+                if coding is ContentCoding.br and not _brotli_available():
+                    continue
+                return coding
+        return ContentCoding.identity
+
+    async def _start_compression(self, request: "BaseRequest") -> None:
+        await self._do_start_compression(self._choose_coding(request))
+
+    async def prepare(self, request: "BaseRequest") -> Optional[AbstractStreamWriter]:
+        """Run on_response_prepare, then serialise the status line and headers."""
+        if self._eof_sent:
+            return None
+        if self._payload_writer is not None:
+            return self._payload_writer
+        self._must_be_empty_body = must_be_empty_body(request.method, self._status)
+        return await self._start(request)
+
+    async def _start(self, request: "BaseRequest") -> AbstractStreamWriter:
+        self._req = request
+        writer = self._payload_writer = request._payload_writer
+        await request._prepare_hook(self)
+        await self._prepare_headers()
+        await self._write_headers()
+        return writer
+
+    async def _prepare_headers(self) -> None:
+        request = self._req
+        assert request is not None
+        writer = self._payload_writer
+        assert writer is not None
+        keep_alive = self._keep_alive
+        if keep_alive is None:
+            keep_alive = request.keep_alive
+        self._keep_alive = keep_alive
+        version = request.version
+        headers = self._headers
+        if self._cookies:
+            for cookie in self._cookies.values():
+                headers.add(hdrs.SET_COOKIE, cookie.output(header="")[1:])
+        if self._compression:
+            await self._start_compression(request)
+        empty_body = self._must_be_empty_body
+        if self._chunked:
+            if version != HttpVersion11:
+                raise RuntimeError(f"Using chunked encoding is forbidden for HTTP/{version.major}.{version.minor}")
+            if not empty_body:
+                writer.enable_chunking()
+                headers[hdrs.TRANSFER_ENCODING] = "chunked"
+        elif self._length_check:
+            writer.length = self.content_length
+            if writer.length is None:
+                if version >= HttpVersion11:
+                    if not empty_body:
+                        writer.enable_chunking()
+                        headers[hdrs.TRANSFER_ENCODING] = "chunked"
+                else:
+                    keep_alive = False
+        if empty_body:
+            if should_remove_content_length(request.method, self._status):
+                headers.pop(hdrs.CONTENT_LENGTH, None)
+            headers.pop(hdrs.TRANSFER_ENCODING, None)
+        elif hdrs.CONTENT_TYPE not in headers:
+            headers[hdrs.CONTENT_TYPE] = "application/octet-stream"
+        if hdrs.DATE not in headers:
+            headers[hdrs.DATE] = http_date()
+        if hdrs.SERVER not in headers:
+            headers[hdrs.SERVER] = SERVER_SOFTWARE
+        echo = request._echo_header
+        if echo is not None and echo[0] not in headers:
+            headers[echo[0]] = echo[1]
+        if hdrs.CONNECTION not in headers:
+            if keep_alive:
+                if version == HttpVersion10:
+                    headers[hdrs.CONNECTION] = "keep-alive"
+            elif version == HttpVersion11:
+                headers[hdrs.CONNECTION] = "close"
+        self._keep_alive = keep_alive
+
+    async def _write_headers(self) -> None:
+        request = self._req
+        assert request is not None
+        writer = self._payload_writer
+        assert writer is not None
+        version = request.version
+        if version == HttpVersion11:
+            status_line = _STATUS_LINES_11.get(self._status) if self._reason == REASONS.get(self._status) else None
+            if status_line is None:
+                status_line = f"HTTP/1.1 {self._status} {self._reason}"
+        else:
+            status_line = f"HTTP/{version.major}.{version.minor} {self._status} {self._reason}"
+        await writer.write_headers(status_line, self._headers)
+
+    async def write(self, data: Union[bytes, bytearray, memoryview]) -> None:
+        """Send a body chunk (after ``prepare``)."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"data argument must be byte-ish ({type(data)!r})")
+        if self._eof_sent:
+            raise RuntimeError("Cannot call write() after write_eof()")
+        if self._payload_writer is None:
+            raise RuntimeError("Cannot call write() before prepare()")
+        if self._must_be_empty_body:
+            return
+        self._body_length += len(data)
+        await self._payload_writer.write(bytes(data))
+
+    async def drain(self) -> None:
+        assert not self._eof_sent, "EOF has already been sent"
+        assert self._payload_writer is not None, "Response has not been started"
+        await self._payload_writer.drain()
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        """Finish the response."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"data argument must be byte-ish ({type(data)!r})")
+        if self._eof_sent:
+            return
+        assert self._payload_writer is not None, "Response has not been started"
+        if self._must_be_empty_body:
+            data = b""
+        self._body_length += len(data)
+        await self._payload_writer.write_eof(bytes(data))
+        self._eof_sent = True
+        self._req = None
+        self._payload_writer = None
+
+    def __repr__(self) -> str:
+        if self._eof_sent:
+            info = "eof"
+        elif self.prepared:
+            assert self._req is not None
+            info = f"{self._req.method} {self._req.path} "
+        else:
+            info = "not prepared"
+        return f"<{self.__class__.__name__} {self.reason} {info}>"
+
+    # -- per-response state mapping -----------------------------------------
+
+    def __getitem__(self, key: str) -> Any:
+        if self._state is None:
+            raise KeyError(key)
+        return self._state[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if self._state is None:
+            self._state = {}
+        self._state[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        if self._state is None:
+            raise KeyError(key)
+        del self._state[key]
+
+    def __len__(self) -> int:
+        return 0 if self._state is None else len(self._state)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(()) if self._state is None else iter(self._state)
+
+    def __hash__(self) -> int:
+        return hash(id(self))
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __bool__(self) -> bool:
+        return True
+
+
+class Response(StreamResponse):
+    """A response with its whole body known up front; Content-Length is set for you."""
+
+    _length_check = False
+
+    def __init__(
+        self,
+        *,
+        body: Any = None,
+        status: int = 200,
+        reason: Optional[str] = None,
+        text: Optional[str] = None,
+        headers: Optional[LooseHeaders] = None,
+        content_type: Optional[str] = None,
+        charset: Optional[str] = None,
+        zlib_executor_size: Optional[int] = None,
+        zlib_executor: Optional[Executor] = None,
+    ) -> None:
+        if body is not None and text is not None:
+            raise ValueError("body and text are not allowed together")
+        if headers is None:
+            real_headers: CIMultiDict[str] = CIMultiDict()
+        elif not isinstance(headers, CIMultiDict):
+            real_headers = CIMultiDict(headers)  # type: ignore[arg-type]
+        else:
+            real_headers = headers
+        if content_type is not None and "charset" in content_type:
+            raise ValueError("charset must not be in content_type argument")
+        if text is not None:
+            if hdrs.CONTENT_TYPE in real_headers:
+                if content_type or charset:
+                    raise ValueError(
+                        "passing both Content-Type header and content_type or charset params is forbidden"
+                    )
+            else:
+                if not isinstance(text, str):
+                    raise TypeError(f"text argument must be str ({type(text)!r})")
+                content_type = content_type or "text/plain"
+                charset = charset or "utf-8"
+                real_headers[hdrs.CONTENT_TYPE] = f"{content_type}; charset={charset}"
+                body = text.encode(charset)
+                text = None
+        elif hdrs.CONTENT_TYPE in real_headers:
+            if content_type is not None or charset is not None:
+                raise ValueError(
+                    "passing both Content-Type header and content_type or charset params is forbidden"
+                )
+        elif content_type is not None:
+            real_headers[hdrs.CONTENT_TYPE] = (
+                f"{content_type}; charset={charset}" if charset is not None else content_type
+            )
+        super().__init__(status=status, reason=reason, _real_headers=real_headers)
+        self._compressed_body: Optional[bytes] = None
+        self._zlib_executor_size = zlib_executor_size
+        self._zlib_executor = zlib_executor
+        if text is not None:
+            self.text = text
+        else:
+            self.body = body
+
+    @property
+    def body(self) -> Any:
+        return self._body
+
+    @body.setter
+    def body(self, body: Any) -> None:
+        if body is None or isinstance(body, (bytes, bytearray)):
+            self._body = body
+        elif isinstance(body, memoryview):
+            self._body = bytes(body)
+        else:
+            from . import payload
+
+            try:
+                self._body = body = payload.PAYLOAD_REGISTRY.get(body)
+            except payload.LookupError:
+                raise ValueError(f"Unsupported body type {type(body)!r}")
+            headers = self._headers
+            if hdrs.CONTENT_TYPE not in headers and body.content_type:
+                headers[hdrs.CONTENT_TYPE] = body.content_type
+            for key, value in body.headers.items():
+                if key not in headers:
+                    headers[key] = value
+        self._compressed_body = None
+
+    @property
+    def text(self) -> Optional[str]:
+        if self._body is None:
+            return None
+        if isinstance(self._body, (bytes, bytearray)):
+            return self._body.decode(self.charset or "utf-8")
+        return self._body.decode(self.charset or "utf-8")  # type: ignore[no-any-return]
+
+    @text.setter
+    def text(self, text: str) -> None:
+        if text is not None and not isinstance(text, str):
+            raise TypeError(f"text argument must be str ({type(text)!r})")
+        if self.content_type == "application/octet-stream":
+            self.content_type = "text/plain"
+        if self.charset is None:
+            self.charset = "utf-8"
+        self._body = text.encode(self.charset or "utf-8")
+        self._compressed_body = None
+
+    @property
+    def content_length(self) -> Optional[int]:
+        if self._chunked:
+            return None
+        if hdrs.CONTENT_LENGTH in self._headers:
+            return int(self._headers[hdrs.CONTENT_LENGTH])
+        if self._compressed_body is not None:
+            return len(self._compressed_body)
+        body = self._body
+        if body is None:
+            return 0
+        if isinstance(body, (bytes, bytearray)):
+            return len(body)
+        return body.size  # type: ignore[no-any-return]
+
+    @content_length.setter
+    def content_length(self, value: Optional[int]) -> None:
+        raise RuntimeError("Content length is set automatically")
+
+    async def _start(self, request: "BaseRequest") -> AbstractStreamWriter:
+        if not self._chunked and hdrs.CONTENT_LENGTH not in self._headers:
+            if not self._must_be_empty_body or request.method == hdrs.METH_HEAD:
+                size = self.content_length
+                if size is not None:
+                    self._headers[hdrs.CONTENT_LENGTH] = str(size)
+                elif request.version >= HttpVersion11:
+                    self._chunked = True
+        return await super()._start(request)
+
+    async def _do_start_compression(self, coding: ContentCoding) -> None:
+        if self._chunked or self._body is None or not isinstance(self._body, (bytes, bytearray)):
+            await super()._do_start_compression(coding)
+            return
+        if coding is ContentCoding.identity:
+            return
+        body = bytes(self._body)
+        if coding is ContentCoding.br:
+            import brotli
+
+            compressed = brotli.compress(body)
+        else:
+            wbits = 16 + zlib.MAX_WBITS if coding is ContentCoding.gzip else zlib.MAX_WBITS
+            size = self._zlib_executor_size if self._zlib_executor_size is not None else LARGE_BODY_SIZE
+            if len(body) > size:
+                loop = asyncio.get_running_loop()
+                compressed = await loop.run_in_executor(
+                    self._zlib_executor, _zlib_compress, body, wbits, self._compression_strategy
+                )
+            else:
+                compressed = _zlib_compress(body, wbits, self._compression_strategy)
+        self._compressed_body = compressed
+        self._headers[hdrs.CONTENT_ENCODING] = coding.value
+        self._headers[hdrs.CONTENT_LENGTH] = str(len(compressed))
+        if hdrs.VARY not in self._headers:
+            self._headers[hdrs.VARY] = hdrs.ACCEPT_ENCODING
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        if self._eof_sent:
+            return
+        body = self._compressed_body if self._compressed_body is not None else self._body
+        if body is None or self._must_be_empty_body:
+            await super().write_eof()
+        elif isinstance(body, (bytes, bytearray)):
+            await super().write_eof(body)
+        else:
+            writer = self._payload_writer
+            assert writer is not None
+            await body.write(writer)
+            self._body_length += body.size or 0
+            await super().write_eof()
+
+
+def _zlib_compress(body: bytes, wbits: int, strategy: int) -> bytes:
+    obj = zlib.compressobj(wbits=wbits, strategy=strategy)
+    return obj.compress(body) + obj.flush()
+
+
+def json_response(
+    data: Any = sentinel,
+    *,
+    text: Optional[str] = None,
+    body: Optional[bytes] = None,
+    status: int = 200,
+    reason: Optional[str] = None,
+    headers: Optional[LooseHeaders] = None,
+    content_type: str = "application/json",
+    dumps: JSONEncoder = json.dumps,
+) -> Response:
+    """A Response whose body is ``dumps(data)``."""
+    if data is not sentinel:
+        if text or body:
+            raise ValueError("only one of data, text, or body should be specified")
+        text = dumps(data)
+    return Response(
+        text=text, body=body, status=status, reason=reason, headers=headers, content_type=content_type
+    )
+

@@ -1,0 +1,85 @@
+"""The low-level server: a protocol factory that tracks its connections."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Optional
+
+from .abc import AbstractStreamWriter
+from .http_parser import RawRequestMessage
+from .log import server_logger
+from .streams import StreamReader
+from .web_protocol import RequestHandler
+from .web_request import BaseRequest
+from .web_response import StreamResponse
+
+__all__ = ("Server",)
+
+
+class Server:
+    """Calls ``handler(request)`` for every request on every connection it makes."""
+
+    def __init__(
+        self,
+        handler: Callable[[BaseRequest], Awaitable[StreamResponse]],
+        *,
+        request_factory: Optional[Callable[..., BaseRequest]] = None,
+        handler_cancellation: bool = False,
+        loop: Optional[asyncio.AbstractEventLoop] = None,
+        **kwargs: Any,
+    ) -> None:
+        if not callable(handler):
+            raise TypeError(f"handler must be an async callable taking a request, not {handler!r}")
+        self._loop = loop if loop is not None else asyncio.get_running_loop()
+        self._connections: dict[RequestHandler, asyncio.Transport] = {}
+        self._kwargs = kwargs
+        self._kwargs.setdefault("logger", server_logger)
+        self._handler_cancellation = handler_cancellation
+        #: Requests started so far (the gunicorn worker's max_requests counts these).
+        self.requests_count = 0
+        #: Called after each response is finished and logged; the workers hook in here.
+        self.on_request_done: Optional[Callable[[], None]] = None
+        self.request_handler = handler
+        self.request_factory = request_factory or self._make_request
+
+    @property
+    def connections(self) -> list[RequestHandler]:
+        return list(self._connections.keys())
+
+    def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
+        self._connections[handler] = transport
+
+    def connection_lost(self, handler: RequestHandler, exc: Optional[BaseException] = None) -> None:
+        self._connections.pop(handler, None)
+
+    def _make_request(
+        self,
+        message: RawRequestMessage,
+        payload: StreamReader,
+        protocol: RequestHandler,
+        writer: AbstractStreamWriter,
+        task: "asyncio.Task[None]",
+    ) -> BaseRequest:
+        return BaseRequest(message, payload, protocol, writer, task, self._loop)
+
+    def pre_shutdown(self) -> None:
+        """Close idle connections now; busy ones close after their current response."""
+        for conn in list(self._connections):
+            conn.close()
+
+    async def shutdown(self, timeout: Optional[float] = None) -> None:
+        """Let in-flight requests finish within ``timeout``, then cancel what is left."""
+        coros = [conn.shutdown(timeout) for conn in list(self._connections)]
+        if coros:
+            await asyncio.gather(*coros, return_exceptions=True)
+        self._connections.clear()
+
+    def __call__(self) -> RequestHandler:
+        try:
+            return RequestHandler(
+                self,
+                loop=self._loop,
+                handler_cancellation=self._handler_cancellation,
+                **self._kwargs,
+            )
+        except TypeError as exc:
+            raise TypeError(f"Invalid server option: {exc}") from None
