@@ -208,7 +208,11 @@ class ClientRequest:
         self.method = method.upper()
         self._loop = loop if loop is not None else asyncio.get_event_loop()
         self.original_url = url
-        if params:
+        if isinstance(params, str) and params:
+            # A string is sent as given (aiohttp's documented behaviour): no requoting.
+            query = f"{url.raw_query_string}&{params}" if url.raw_query_string else params
+            url = URL(f"{url.with_fragment(None).with_query(None)}?{query}", encoded=True)
+        elif params:
             url = url.extend_query(params)
         self.url = url.with_fragment(None)
         self.version = version

@@ -68,6 +68,10 @@ class MultipartParseError(BadHttpMessage, ValueError):
     """A multipart body (or its Content-Type) is malformed: answer 400."""
 
 
+class UnsupportedEncodingError(MultipartParseError, RuntimeError):
+    """A part uses a Content-Transfer-Encoding or Content-Encoding we cannot undo."""
+
+
 class BadContentDispositionHeader(RuntimeWarning):
     """Warned when a Content-Disposition header cannot be parsed; it is then ignored."""
 
@@ -309,6 +313,79 @@ def _source_for(content: Any) -> _Source:
     return _Source(read, getattr(content, "unread_data", None))
 
 
+class _PartDecoder:
+    """Undoes a part's transfer and content encodings over successive chunks."""
+
+    def __init__(self, transfer: str, content: str) -> None:
+        self._transfer = transfer.strip().lower()
+        if self._transfer in ("binary", "8bit", "7bit"):
+            self._transfer = ""
+        if self._transfer not in ("", "base64", "quoted-printable"):
+            raise UnsupportedEncodingError(f"Unknown Content-Transfer-Encoding {transfer[:40]!r}")
+        self._content = content.strip().lower()
+        self._carry = b""
+        self._first = True
+        self._decompress: Any = None
+        if self._content in ("gzip", "x-gzip"):
+            self._decompress = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        elif self._content == "deflate":
+            self._decompress = zlib.decompressobj()
+        elif self._content == "br":
+            try:
+                import brotli
+            except ImportError:
+                raise UnsupportedEncodingError("Decoding a br body part needs the 'brotli' package")
+            self._decompress = brotli.Decompressor()
+        elif self._content not in ("", "identity"):
+            raise UnsupportedEncodingError(f"Unknown Content-Encoding {content[:40]!r}")
+
+    def feed(self, data: bytes, final: bool) -> bytes:
+        if self._transfer == "base64":
+            data = self._carry + b"".join(data.split())
+            usable = len(data) if final else len(data) - len(data) % 4
+            data, self._carry = data[:usable], data[usable:]
+            try:
+                data = base64.b64decode(data, validate=True)
+            except binascii.Error as exc:
+                raise MultipartParseError(f"Invalid base64 in body part: {exc}")
+        elif self._transfer == "quoted-printable":
+            data = self._carry + data
+            cut = len(data)
+            if not final:
+                # Never split an "=XX" escape or an "=\r\n" soft line break.
+                eq = data.rfind(b"=", max(len(data) - 2, 0))
+                if eq >= 0:
+                    cut = eq
+            data, self._carry = binascii.a2b_qp(data[:cut]), data[cut:]
+        if self._decompress is None:
+            return data
+        return self._inflate(data, final)
+
+    def _inflate(self, data: bytes, final: bool) -> bytes:
+        first, self._first = self._first, False
+        try:
+            if self._content == "br":
+                out = bytes(self._decompress.process(data))
+                if final and not self._decompress.is_finished():
+                    raise MultipartParseError("Truncated br body part")
+                return out
+            try:
+                out = self._decompress.decompress(data)
+            except zlib.error:
+                if not (first and self._content == "deflate"):
+                    raise
+                # Many clients send raw deflate without the zlib header.
+                self._decompress = zlib.decompressobj(wbits=-zlib.MAX_WBITS)
+                out = self._decompress.decompress(data)
+            if final and not self._decompress.eof:
+                raise MultipartParseError(f"Truncated {self._content} body part")
+            return bytes(out)
+        except MultipartParseError:
+            raise
+        except Exception as exc:  # zlib.error, brotli.error
+            raise MultipartParseError(f"Cannot decode {self._content} body part: {exc}")
+
+
 class BodyPartReader:
     """Reads one part's body, up to the next boundary.
 
@@ -344,6 +421,7 @@ class BodyPartReader:
         self._virtual = 2
         self._line_rest = b""
         self._at_eof = False
+        self._decoder: Optional[_PartDecoder] = None
 
     def __repr__(self) -> str:
         return f"<{self.__class__.__name__} name={self.name!r} filename={self.filename!r}>"
@@ -479,51 +557,19 @@ class BodyPartReader:
     def decode(self, data: Union[bytes, bytearray]) -> bytes:
         """Undo Content-Transfer-Encoding (base64, quoted-printable) then Content-Encoding.
 
-        Content-Encoding (gzip, deflate, br) is not applied to form-data parts, as RFC 7578
-        forbids it there. Raises RuntimeError for an unknown encoding.
+        Works on the whole body or on successive ``read_chunk()`` results: partial
+        groups carry over until the part's end. Content-Encoding (gzip, deflate, br) is
+        not applied to form-data parts, as RFC 7578 forbids it there. An unknown encoding
+        raises ``UnsupportedEncodingError`` (a RuntimeError and a 400 error).
         """
-        result = self._decode_transfer(bytes(data))
-        if not self._is_form_data:
-            result = self._decode_content(result)
+        if self._decoder is None:
+            content = "" if self._is_form_data else self.headers.get(hdrs.CONTENT_ENCODING, "")
+            self._decoder = _PartDecoder(self.headers.get(hdrs.CONTENT_TRANSFER_ENCODING, ""), content)
+        final = self.at_eof()
+        result = self._decoder.feed(bytes(data), final)
+        if final:
+            self._decoder = None
         return result
-
-    def _decode_transfer(self, data: bytes) -> bytes:
-        encoding = self.headers.get(hdrs.CONTENT_TRANSFER_ENCODING, "").strip().lower()
-        if encoding in ("", "binary", "8bit", "7bit"):
-            return data
-        if encoding == "base64":
-            try:
-                return base64.b64decode(b"".join(data.split()), validate=True)
-            except binascii.Error as exc:
-                raise MultipartParseError(f"Invalid base64 in body part: {exc}")
-        if encoding == "quoted-printable":
-            return binascii.a2b_qp(data)
-        raise RuntimeError(f"Unknown Content-Transfer-Encoding {encoding!r}")
-
-    def _decode_content(self, data: bytes) -> bytes:
-        encoding = self.headers.get(hdrs.CONTENT_ENCODING, "").strip().lower()
-        if encoding in ("", "identity"):
-            return data
-        try:
-            if encoding in ("gzip", "x-gzip"):
-                return zlib.decompress(data, wbits=16 + zlib.MAX_WBITS)
-            if encoding == "deflate":
-                try:
-                    return zlib.decompress(data)
-                except zlib.error:
-                    return zlib.decompress(data, wbits=-zlib.MAX_WBITS)  # raw deflate
-        except zlib.error as exc:
-            raise MultipartParseError(f"Cannot decode {encoding} body part: {exc}")
-        if encoding == "br":
-            try:
-                import brotli
-            except ImportError:
-                raise RuntimeError("Decoding a br body part needs the 'brotli' package")
-            try:
-                return bytes(brotli.decompress(data))
-            except brotli.error as exc:
-                raise MultipartParseError(f"Cannot decode br body part: {exc}")
-        raise RuntimeError(f"Unknown Content-Encoding {encoding!r}")
 
     def get_charset(self, default: str) -> str:
         """Charset from the part's Content-Type, else the form's ``_charset_``, else ``default``."""

@@ -8,7 +8,7 @@ line. Importing this module installs nothing.
 import os
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Final, Optional
 
@@ -20,6 +20,7 @@ __all__ = (
     "generate_request_id",
     "request_id",
     "sequential_request_id_factory",
+    "settings_from_environ",
     "uuid4_request_id",
     "valid_request_id",
 )
@@ -139,3 +140,23 @@ class RequestIdSettings:
             f"RequestIdSettings(header={self.header!r}, response_header={self.response_header!r}, "
             f"trust={self.trust!r})"
         )
+
+
+def settings_from_environ(environ: Mapping[str, str]) -> Optional[RequestIdSettings]:
+    """The switch for deployments: ``AIOHTTP_REQUEST_ID=1`` turns request ids on.
+
+    ``AIOHTTP_REQUEST_ID_HEADER`` names the incoming header, ``AIOHTTP_REQUEST_ID_RESPONSE_HEADER``
+    the echoed one (empty: no echo), ``AIOHTTP_REQUEST_ID_TRUST`` is proxies/always/never.
+    """
+    switch = environ.get("AIOHTTP_REQUEST_ID", "").strip().lower()
+    if switch in ("", "0", "false", "no", "off"):
+        return None
+    if switch not in ("1", "true", "yes", "on"):
+        raise ValueError(f"AIOHTTP_REQUEST_ID must be 1/true/yes/on or 0/false/no/off, not {switch!r}")
+    header = environ.get("AIOHTTP_REQUEST_ID_HEADER") or REQUEST_ID_HEADER
+    response_header: Optional[str] = environ.get("AIOHTTP_REQUEST_ID_RESPONSE_HEADER", header)
+    return RequestIdSettings(
+        header=header,
+        response_header=response_header or None,
+        trust=environ.get("AIOHTTP_REQUEST_ID_TRUST", "proxies"),
+    )

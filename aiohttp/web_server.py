@@ -1,12 +1,14 @@
 """The low-level server: a protocol factory that tracks its connections."""
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from .abc import AbstractStreamWriter
 from .http_parser import RawRequestMessage
 from .log import server_logger
+from .request_id import RequestIdSettings, settings_from_environ
 from .streams import StreamReader
 from .web_protocol import RequestHandler
 from .web_request import BaseRequest
@@ -25,10 +27,20 @@ class Server:
         request_factory: Optional[Callable[..., BaseRequest]] = None,
         handler_cancellation: bool = False,
         loop: Optional[asyncio.AbstractEventLoop] = None,
+        request_id: Union[bool, RequestIdSettings, None] = None,
         **kwargs: Any,
     ) -> None:
         if not callable(handler):
             raise TypeError(f"handler must be an async callable taking a request, not {handler!r}")
+        if request_id is None:
+            request_id = settings_from_environ(os.environ)
+        if request_id is True:
+            request_id = RequestIdSettings()
+        elif request_id is False:
+            request_id = None
+        elif request_id is not None and not isinstance(request_id, RequestIdSettings):
+            raise TypeError(f"request_id must be a bool or a RequestIdSettings, not {request_id!r}")
+        kwargs["request_id_settings"] = request_id
         self._loop = loop if loop is not None else asyncio.get_running_loop()
         self._connections: dict[RequestHandler, asyncio.Transport] = {}
         self._kwargs = kwargs
