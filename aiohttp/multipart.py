@@ -47,6 +47,7 @@ __all__ = (
     "BodyPartReader",
     "MultipartResponseWrapper",
     "MultipartParseError",
+    "UnsupportedEncodingError",
     "BadContentDispositionHeader",
     "BadContentDispositionParam",
     "parse_content_disposition",
@@ -875,7 +876,7 @@ class _EncodingWriter:
             self._b64_rest = data[usable:]
             chunk = base64.b64encode(data[:usable])
         elif self._transfer == "quoted-printable":
-            chunk = binascii.b2a_qp(chunk)
+            chunk = binascii.b2a_qp(chunk, istext=False)  # lossless for bare CR or LF
         if chunk:
             await self._writer.write(chunk)
 

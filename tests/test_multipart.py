@@ -25,6 +25,7 @@ from aiohttp.multipart import (
     MultipartParseError,
     MultipartReader,
     MultipartWriter,
+    UnsupportedEncodingError,
     content_disposition_filename,
     parse_content_disposition,
 )
@@ -620,8 +621,43 @@ async def test_unknown_transfer_encoding_raises_runtime_error() -> None:
     part = await reader_of(body).next()
     assert isinstance(part, BodyPartReader)
     assert await part.read() == b"data"
-    with pytest.raises(RuntimeError, match="x-custom"):
+    with pytest.raises(RuntimeError, match="x-custom") as info:
         part.decode(b"data")
+    # Untrusted input: also a 400-class parse error, not a server fault.
+    assert isinstance(info.value, UnsupportedEncodingError)
+    assert isinstance(info.value, MultipartParseError)
+
+
+@pytest.mark.parametrize(
+    ("headers", "chunk_size"),
+    [
+        ({"Content-Transfer-Encoding": "base64"}, 5),
+        ({"Content-Transfer-Encoding": "base64"}, 1),
+        ({"Content-Transfer-Encoding": "quoted-printable"}, 3),
+        ({"Content-Encoding": "gzip"}, 7),
+        ({"Content-Encoding": "deflate", "Content-Transfer-Encoding": "base64"}, 11),
+    ],
+)
+async def test_decode_works_chunk_by_chunk(headers: dict[str, str], chunk_size: int) -> None:
+    # The way a server saves an upload: read_chunk(), decode(), write, repeat.
+    original = ("Grüße = déjà vu\r\n" * 40).encode() + bytes(range(256))
+    writer = MultipartWriter(boundary=BOUNDARY)
+    writer.append(original, headers)
+    part = await reader_of(await serialize(writer)).next()
+    assert isinstance(part, BodyPartReader)
+    decoded = b""
+    while chunk := await part.read_chunk(chunk_size):
+        decoded += part.decode(chunk)
+    assert decoded == original
+
+
+async def test_truncated_gzip_part_is_refused() -> None:
+    data = gzip.compress(b"x" * 1000)[:-8]
+    body = b"--b0undary\r\nContent-Encoding: gzip\r\n\r\n" + data + b"\r\n--b0undary--\r\n"
+    part = await reader_of(body).next()
+    assert isinstance(part, BodyPartReader)
+    with pytest.raises(MultipartParseError, match="gzip"):
+        await part.read(decode=True)
 
 
 async def test_stream_error_reaches_the_reader(loop: asyncio.AbstractEventLoop) -> None:
