@@ -15,6 +15,7 @@ from typing import Any, Optional
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from aiohttp.http_exceptions import BadHttpMessage
 from aiohttp.multipart import (
@@ -30,7 +31,7 @@ from aiohttp.multipart import (
     parse_content_disposition,
 )
 from aiohttp.payload import BytesPayload, StringPayload
-from aiohttp.streams import StreamReader
+from aiohttp.streams import EMPTY_PAYLOAD, StreamReader
 
 BOUNDARY = "b0undary"
 CT = {"Content-Type": f"multipart/mixed; boundary={BOUNDARY}"}
@@ -731,3 +732,16 @@ async def test_part_body_can_be_written_back_as_payload() -> None:
         reader_of(await serialize(copy), {"Content-Type": "multipart/mixed; boundary=copy"})
     )
     assert parts == [({"Content-Type": "application/octet-stream", "X-Id": "7"}, b"forward me")]
+
+
+async def test_body_part_reader_over_a_stream_positioned_at_the_body() -> None:
+    headers = CIMultiDictProxy(CIMultiDict({"Content-Type": "text/plain"}))
+    part = BodyPartReader(b"b0undary", headers, stream_of(b"hello\r\n--b0undary--\r\n"))
+    assert await part.text() == "hello"
+    assert part.at_eof()
+
+
+async def test_reader_over_an_empty_body() -> None:
+    reader = MultipartReader(CT, EMPTY_PAYLOAD)
+    with pytest.raises(MultipartParseError, match="no boundary"):
+        await reader.next()
