@@ -68,6 +68,9 @@ _BOUNDARY_RE: Final = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+
 class MultipartParseError(BadHttpMessage, ValueError):
     """A multipart body (or its Content-Type) is malformed: answer 400."""
 
+    def __str__(self) -> str:
+        return self.message
+
 
 class UnsupportedEncodingError(MultipartParseError, RuntimeError):
     """A part uses a Content-Transfer-Encoding or Content-Encoding we cannot undo."""
