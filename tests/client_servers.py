@@ -144,6 +144,8 @@ class LoopbackServer:
             await self._handler(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
             pass
+        except asyncio.CancelledError:
+            pass  # the server is shutting down; end quietly
         finally:
             self._tasks.discard(task)
             self._writers.discard(writer)
