@@ -255,6 +255,25 @@ class ClientSession:
                 raise ValueError("base_url must be an absolute URL, e.g. 'http://example.com/'")
             if self._base_url.path and not self._base_url.path.endswith("/"):
                 raise ValueError("base_url must end with '/' when it has a path")
+        if timeout is _sentinel or timeout is None:
+            timeout = DEFAULT_TIMEOUT
+        if not isinstance(timeout, ClientTimeout):
+            raise TypeError(
+                f"timeout parameter cannot be of {type(timeout)} type, "
+                "please use 'timeout=ClientTimeout(...)'"
+            )
+        for name, value in (
+            ("read_bufsize", read_bufsize),
+            ("max_line_size", max_line_size),
+            ("max_field_size", max_field_size),
+            ("max_headers", max_headers),
+        ):
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if auth is not None and not isinstance(auth, BasicAuth):
+            raise TypeError("auth must be an aiohttp.BasicAuth instance or None")
+        if trace_configs:
+            raise NotImplementedError("client tracing (trace_configs) is not supported yet")
         if loop is None:
             if connector is not None:
                 loop = connector._loop
@@ -275,18 +294,9 @@ class ClientSession:
         self._cookie_jar: AbstractCookieJar = cookie_jar if cookie_jar is not None else CookieJar()
         if cookies:
             self._cookie_jar.update_cookies(cookies)
-        if auth is not None and not isinstance(auth, BasicAuth):
-            raise TypeError("auth must be an aiohttp.BasicAuth instance or None")
         self._default_auth = auth
         self._version = version
         self._json_serialize = json_serialize
-        if timeout is _sentinel or timeout is None:
-            timeout = DEFAULT_TIMEOUT
-        if not isinstance(timeout, ClientTimeout):
-            raise TypeError(
-                f"timeout parameter cannot be of {type(timeout)} type, "
-                "please use 'timeout=ClientTimeout(...)'"
-            )
         self._timeout: ClientTimeout = timeout
         self._raise_for_status = raise_for_status
         self._auto_decompress = auto_decompress
@@ -298,16 +308,6 @@ class ClientSession:
         self._response_class = response_class
         self._ws_response_class = ws_response_class
         self._trace_configs = trace_configs or []
-        if self._trace_configs:
-            raise NotImplementedError("client tracing (trace_configs) is not supported yet")
-        for name, value in (
-            ("read_bufsize", read_bufsize),
-            ("max_line_size", max_line_size),
-            ("max_field_size", max_field_size),
-            ("max_headers", max_headers),
-        ):
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
         self._read_bufsize = read_bufsize
         self._max_line_size = max_line_size
         self._max_field_size = max_field_size
@@ -434,8 +434,6 @@ class ClientSession:
             skip_headers.update(istr(h) for h in skip_auto_headers)
         if auth is None:
             auth = self._default_auth
-        if auth is not None and not isinstance(auth, BasicAuth):
-            raise TypeError("auth must be an aiohttp.BasicAuth instance or None")
         if raise_for_status is None:
             raise_for_status = self._raise_for_status
         settings = SimpleNamespace(

@@ -6,11 +6,10 @@ import ssl
 import sys
 
 import pytest
+from client_servers import LoopbackServer, Reply, Request, serve
 
 import aiohttp
 from aiohttp.connector import TCPConnector, UnixConnector
-
-from client_servers import LoopbackServer, Reply, Request, serve
 
 trustme = pytest.importorskip("trustme")
 

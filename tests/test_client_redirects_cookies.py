@@ -5,13 +5,12 @@ import time
 from http.cookies import SimpleCookie
 
 import pytest
+from client_servers import Reply, Request, serve
 from yarl import URL
 
 import aiohttp
 from aiohttp.client_middlewares import propagate_request_id, request_id_middleware
 from aiohttp.cookiejar import CookieJar, DummyCookieJar
-
-from client_servers import Reply, Request, serve
 
 
 def redirector(req: Request) -> Reply:

@@ -8,11 +8,10 @@ import gzip
 import zlib
 
 import pytest
+from client_servers import WAIT, LoopbackServer, Reply, Request, read_request, serve, serve_bytes
 
 import aiohttp
 from aiohttp.http_exceptions import HttpProcessingError
-
-from client_servers import WAIT, LoopbackServer, Reply, Request, read_request, serve, serve_bytes
 
 FAST = aiohttp.ClientTimeout(total=5, sock_read=0.3, sock_connect=2)
 

@@ -4,13 +4,12 @@ import io
 import json
 
 import pytest
+from client_servers import Reply, Request, serve
 from multidict import MultiDict
 from yarl import URL
 
 import aiohttp
 from aiohttp import hdrs
-
-from client_servers import Reply, Request, serve
 
 
 def echo(req: Request) -> Reply:
