@@ -36,6 +36,7 @@ from .http_writer import HttpVersion11, StreamWriter, http_date
 from .log import access_logger, server_logger
 from .request_id import RequestIdSettings, request_id
 from .streams import EMPTY_PAYLOAD, StreamReader
+from .trusted_proxies import TrustedProxies
 from .web_exceptions import HTTPException, HTTPInternalServerError
 from .web_log import AccessLogger
 from .web_request import BaseRequest
@@ -120,6 +121,7 @@ class RequestHandler(asyncio.Protocol):
         handler_cancellation: bool = False,
         request_id_settings: Optional[RequestIdSettings] = None,
         peer_trusted: Optional[Callable[[Any], bool]] = None,
+        trusted_proxies: Optional[TrustedProxies] = None,
     ) -> None:
         self._manager = manager
         self._loop = loop
@@ -136,6 +138,7 @@ class RequestHandler(asyncio.Protocol):
         self._handler_cancellation = handler_cancellation
         self._request_id = request_id_settings
         self._peer_trusted = peer_trusted
+        self._trusted_proxies = trusted_proxies
         self._parser_args = dict(
             limit=read_bufsize,
             max_line_size=max_line_size,
@@ -310,15 +313,19 @@ class RequestHandler(asyncio.Protocol):
         else:
             self._task = self._loop.create_task(self._serve(message, payload))
 
-    def _decide_request_id(self, headers: Any) -> Optional[str]:
-        settings = self._request_id
-        if settings is None:
-            return None
+    def _is_peer_trusted(self) -> bool:
+        """Whether the peer may speak for the client (decided once per connection)."""
         trusted = self._trusted_cache
         if trusted is None:
             check = self._peer_trusted
             trusted = self._trusted_cache = bool(check is not None and check(self))
-        rid = settings.choose(headers, trusted)
+        return trusted
+
+    def _decide_request_id(self, headers: Any) -> Optional[str]:
+        settings = self._request_id
+        if settings is None:
+            return None
+        rid = settings.choose(headers, self._is_peer_trusted())
         request_id.set(rid)
         return rid
 
@@ -332,6 +339,9 @@ class RequestHandler(asyncio.Protocol):
         task = asyncio.current_task()
         assert task is not None and self._request_factory is not None
         request = self._request_factory(message, payload, self, writer, task)
+        proxies = self._trusted_proxies
+        if proxies is not None and self._is_peer_trusted():
+            proxies.apply(request)
         rid = self._decide_request_id(message.headers)
         if rid is not None:
             assert self._request_id is not None

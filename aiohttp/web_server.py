@@ -2,7 +2,7 @@
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Optional, Union
 
 from .abc import AbstractStreamWriter
@@ -10,6 +10,7 @@ from .http_parser import RawRequestMessage
 from .log import server_logger
 from .request_id import RequestIdSettings, settings_from_environ
 from .streams import StreamReader
+from .trusted_proxies import TrustedProxies, make_trusted_proxies
 from .web_protocol import RequestHandler
 from .web_request import BaseRequest
 from .web_response import StreamResponse
@@ -28,6 +29,7 @@ class Server:
         handler_cancellation: bool = False,
         loop: Optional[asyncio.AbstractEventLoop] = None,
         request_id: Union[bool, RequestIdSettings, None] = None,
+        trusted_proxies: Union[str, Iterable[str], TrustedProxies, None] = None,
         **kwargs: Any,
     ) -> None:
         if not callable(handler):
@@ -41,6 +43,10 @@ class Server:
         elif request_id is not None and not isinstance(request_id, RequestIdSettings):
             raise TypeError(f"request_id must be a bool or a RequestIdSettings, not {request_id!r}")
         kwargs["request_id_settings"] = request_id
+        proxies = make_trusted_proxies(trusted_proxies)
+        if proxies is not None:
+            kwargs["trusted_proxies"] = proxies
+            kwargs.setdefault("peer_trusted", proxies.trusts_protocol)
         self._loop = loop if loop is not None else asyncio.get_running_loop()
         self._connections: dict[RequestHandler, asyncio.Transport] = {}
         self._kwargs = kwargs
