@@ -8,7 +8,7 @@ import datetime
 import enum
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from email.utils import parsedate
 from typing import Any, Final, Generic, NamedTuple, Optional, TypeVar, Union, overload
 
@@ -43,7 +43,7 @@ _QUOTED_PAIR_RE = re.compile(r"\\([\t !-~])")
 class reify(Generic[_T]):
     """A property computed on first access and cached on the instance's ``_cache``."""
 
-    def __init__(self, wrapped: Any) -> None:
+    def __init__(self, wrapped: Callable[[Any], _T]) -> None:
         self.wrapped = wrapped
         self.__doc__ = wrapped.__doc__
         self.name = wrapped.__name__

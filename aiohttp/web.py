@@ -33,6 +33,7 @@ from .web_server import Server
 # --- application layer (routing, apps, middlewares, static files) ---
 # Names from web_app, web_urldispatcher, web_routedef, web_middlewares and
 # web_fileresponse are imported below this line.
+from .web_fileresponse import FileResponse
 
 if TYPE_CHECKING:
     from ssl import SSLContext
@@ -50,6 +51,7 @@ __all__ = [
     "BaseSite",
     "ContentCoding",
     "FileField",
+    "FileResponse",
     "GracefulExit",
     "PayloadAccessError",
     "Request",

@@ -66,6 +66,7 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
 
     _body: Any = None
     _length_check = True
+    _headers: "CIMultiDict[str]"
 
     def __init__(
         self,
