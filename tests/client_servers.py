@@ -123,6 +123,7 @@ class LoopbackServer:
         ssl_context: Optional[ssl.SSLContext] = None,
         unix_path: Optional[str] = None,
         host: str = "127.0.0.1",
+        port: int = 0,
     ) -> None:
         self._handler = handler
         self._ssl = ssl_context
@@ -132,7 +133,7 @@ class LoopbackServer:
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.connections = 0
-        self.port = 0
+        self.port = port
 
     async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -160,7 +161,7 @@ class LoopbackServer:
             )
         else:
             self._server = await asyncio.start_server(
-                self._on_connection, self._host, 0, ssl=self._ssl
+                self._on_connection, self._host, self.port, ssl=self._ssl
             )
             self.port = self._server.sockets[0].getsockname()[1]
         return self
