@@ -557,39 +557,53 @@ class ClientSession:
                 req.headers[self._request_id_header] = rid
         assert self._connector is not None
         timeout: ClientTimeout = settings.timeout
-        try:
-            async with asyncio.timeout(_positive_or_none(timeout.connect)):
-                conn = await self._connector.connect(req, [], timeout)
-        except TimeoutError as exc:
-            if isinstance(exc, ServerTimeoutError):
-                raise
-            raise ConnectionTimeoutError(f"Connection timeout to host {req.url}") from exc
-        protocol = conn.protocol
-        assert protocol is not None
-        protocol.set_response_params(
-            method=req.method,
-            auto_decompress=settings.auto_decompress,
-            read_timeout=_positive_or_none(timeout.sock_read),
-            read_bufsize=settings.read_bufsize,
-            max_line_size=settings.max_line_size,
-            max_field_size=settings.max_field_size,
-            max_headers=settings.max_headers,
-        )
-        try:
-            resp = await req.send(conn)
+        attempt = 0
+        while True:
+            attempt += 1
             try:
-                await resp.start(conn)
-            except BaseException:
-                resp.close()
+                async with asyncio.timeout(_positive_or_none(timeout.connect)):
+                    conn = await self._connector.connect(req, [], timeout)
+            except TimeoutError as exc:
+                if isinstance(exc, ServerTimeoutError):
+                    raise
+                raise ConnectionTimeoutError(f"Connection timeout to host {req.url}") from exc
+            protocol = conn.protocol
+            assert protocol is not None
+            reused = protocol.requests_sent > 0
+            protocol.set_response_params(
+                method=req.method,
+                auto_decompress=settings.auto_decompress,
+                read_timeout=_positive_or_none(timeout.sock_read),
+                read_bufsize=settings.read_bufsize,
+                max_line_size=settings.max_line_size,
+                max_field_size=settings.max_field_size,
+                max_headers=settings.max_headers,
+            )
+            try:
+                resp = await req.send(conn)
+                try:
+                    await resp.start(conn)
+                except BaseException:
+                    resp.close()
+                    raise
+            except (ServerDisconnectedError, ClientConnectionResetError, ClientOSError) as exc:
+                req.terminate()
+                conn.close()
+                # A pooled connection the server had already closed: the request never
+                # reached it, so an idempotent, replayable request may go on a fresh one.
+                if reused and attempt < 3 and _replayable(req) and not protocol.got_bytes:
+                    continue
+                if isinstance(exc, OSError) and not isinstance(exc, ClientError):
+                    raise ClientOSError(*exc.args) from exc
                 raise
-        except BaseException as exc:
-            req.terminate()
-            conn.close()
-            if isinstance(exc, OSError) and not isinstance(exc, ClientError):
-                raise ClientOSError(*exc.args) from exc
-            raise
-        self._cookie_jar.update_cookies(resp.cookies, resp.url)
-        return resp
+            except BaseException as exc:
+                req.terminate()
+                conn.close()
+                if isinstance(exc, OSError) and not isinstance(exc, ClientError):
+                    raise ClientOSError(*exc.args) from exc
+                raise
+            self._cookie_jar.update_cookies(resp.cookies, resp.url)
+            return resp
 
     # -- closing --------------------------------------------------------------------
 
@@ -688,6 +702,13 @@ class ClientSession:
     @property
     def base_url(self) -> Optional[URL]:
         return self._base_url
+
+
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+
+
+def _replayable(req: ClientRequest) -> bool:
+    return req.method in _IDEMPOTENT and isinstance(req.body, bytes)
 
 
 async def _discard_small_body(resp: ClientResponse) -> None:

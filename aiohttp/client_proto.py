@@ -140,6 +140,10 @@ class ResponseHandler(asyncio.Protocol):
         self._read_timeout: Optional[float] = None
         self._timeout_handle: Optional[asyncio.TimerHandle] = None
         self._timer_armed = False
+        #: How many requests were sent on this connection (more than 0: it was reused).
+        self.requests_sent = 0
+        #: Whether any byte of the current response arrived.
+        self.got_bytes = False
         self._reset_message_state()
 
     def _reset_message_state(self) -> None:
@@ -280,6 +284,8 @@ class ResponseHandler(asyncio.Protocol):
         # Bytes a header section may take before it is refused, to bound buffering.
         self._header_budget = max_line_size + max_headers * (max_field_size + 2) + 4
         self._reset_message_state()
+        self.requests_sent += 1
+        self.got_bytes = False
         self._payload = None
         self._payload_done = False
         self._parser = httptools.HttpResponseParser(self)
@@ -353,6 +359,7 @@ class ResponseHandler(asyncio.Protocol):
     # -- bytes in ------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
+        self.got_bytes = True
         parser = self._parser
         if parser is None:
             # Nobody asked for these bytes: the connection can no longer be trusted.

@@ -446,3 +446,21 @@ async def test_release_without_reading_closes_connection() -> None:
         async with session.get(srv.url()) as resp:
             assert len(await resp.read()) == len(body)
         assert srv.connections == 2
+
+
+async def test_reused_connection_closed_by_server_is_retried_for_idempotent_requests() -> None:
+    async def one_per_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Answer the first request, then drop the connection when a second one arrives:
+        # what a client sees when the server's keep-alive timer fires as it sends.
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        await read_request(reader)
+
+    async with LoopbackServer(one_per_connection) as srv, aiohttp.ClientSession(timeout=FAST) as session:
+        for _ in range(3):
+            async with session.get(srv.url()) as resp:
+                assert await resp.read() == b"ok"
+        # a POST is not replayed: the server might have acted on it
+        with pytest.raises(aiohttp.ServerDisconnectedError):
+            await session.post(srv.url(), data=b"x")
