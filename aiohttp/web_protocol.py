@@ -26,7 +26,7 @@ import socket
 import time
 import traceback
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Final, Optional, Union
+from typing import TYPE_CHECKING, Any, Final, Optional, Union, cast
 
 from . import hdrs
 from .abc import AbstractAccessLogger, AbstractAsyncAccessLogger
@@ -34,7 +34,7 @@ from .http_exceptions import HttpProcessingError, RequestTimeout
 from .http_parser import HttpRequestParser, RawRequestMessage
 from .http_writer import HttpVersion11, StreamWriter, http_date
 from .log import access_logger, server_logger
-from .request_id import RequestIdSettings, request_id
+from .request_id import RequestIdSettings, bind_request, request_id
 from .streams import EMPTY_PAYLOAD, StreamReader
 from .trusted_proxies import TrustedProxies
 from .web_exceptions import HTTPException, HTTPInternalServerError
@@ -186,8 +186,8 @@ class RequestHandler(asyncio.Protocol):
     # -- asyncio.Protocol ---------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports do not subclass asyncio.Transport, so no isinstance check.
+        self.transport = cast(asyncio.Transport, transport)
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             if self._tcp_keepalive:
@@ -344,10 +344,7 @@ class RequestHandler(asyncio.Protocol):
             proxies.apply(request)
         rid = self._decide_request_id(message.headers)
         if rid is not None:
-            assert self._request_id is not None
-            request._state["request_id"] = rid
-            if self._request_id.response_header is not None:
-                request._echo_header = (self._request_id.response_header, rid)
+            bind_request(request, rid, self._request_id)
         if (
             payload is not EMPTY_PAYLOAD
             and message.version == HttpVersion11
