@@ -144,6 +144,8 @@ class CookieJar(AbstractCookieJar):
 
     def update_cookies(self, cookies: Any, response_url: URL = URL()) -> None:
         """Store ``cookies`` (a mapping, pairs or a BaseCookie) set by ``response_url``."""
+        if not cookies:
+            return
         hostname = response_url.raw_host
         if not self._unsafe and hostname is not None and _is_ip(hostname):
             return  # RFC 6265 cookies do not apply to IP addresses
