@@ -7,6 +7,7 @@ import collections
 import datetime
 import enum
 import re
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from email.utils import parsedate
@@ -17,7 +18,7 @@ from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 
 from . import hdrs
 
-__all__ = ("BasicAuth", "ChainMapProxy", "ETag", "reify")
+__all__ = ("BasicAuth", "ChainMapProxy", "ETag", "RequestKey", "ResponseKey", "reify")
 
 _T = TypeVar("_T")
 _S = TypeVar("_S")
@@ -52,11 +53,11 @@ class reify(Generic[_T]):
         if inst is None:
             return self  # type: ignore[return-value]
         try:
-            return inst._cache[self.name]  # type: ignore[no-any-return]
+            return inst._cache[self.name]
         except KeyError:
             val = self.wrapped(inst)
             inst._cache[self.name] = val
-            return val  # type: ignore[no-any-return]
+            return val
 
     def __set__(self, inst: Any, value: Any) -> None:
         raise AttributeError("reified property is read-only")
@@ -304,3 +305,81 @@ def must_be_empty_body(method: str, code: int) -> bool:
 def should_remove_content_length(method: str, code: int) -> bool:
     """True when Content-Length must not be sent (RFC 9110 8.6)."""
     return code in (204, 304) or 100 <= code < 200 or (code // 100 == 2 and method == hdrs.METH_CONNECT)
+
+
+class _TypedKey(Generic[_T]):
+    """A key whose value type a type checker knows; identity, not name, makes it unique."""
+
+    __slots__ = ("__orig_class__", "_name", "_t")
+
+    def __init__(self, name: str, t: Optional[type[_T]] = None) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a str, not {name!r}")
+        # Qualify the name with the defining module, so keys read well in reprs.
+        frame = sys._getframe(1)
+        while frame.f_back is not None and frame.f_globals.get("__name__") in ("typing", __name__):
+            frame = frame.f_back
+        module = frame.f_globals.get("__name__", "")
+        self._name = f"{module}.{name}" if module and module != "__main__" else name
+        self._t = t
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def __lt__(self, other: object) -> bool:
+        if isinstance(other, _TypedKey):
+            return self._name < other._name
+        return True  # typed keys sort before plain string keys
+
+    def __repr__(self) -> str:
+        t = self._t
+        if t is None:
+            orig = getattr(self, "__orig_class__", None)
+            args = getattr(orig, "__args__", None)
+            t = args[0] if args else None
+        if t is None:
+            t_repr = "<<Unknown>>"
+        elif isinstance(t, type):
+            t_repr = t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+        else:
+            t_repr = repr(t)
+        return f"<{self.__class__.__name__}({self._name}, type={t_repr})>"
+
+
+class RequestKey(_TypedKey[_T]):
+    """A typed key for values stored on a request: ``request[KEY] = value``."""
+
+    __slots__ = ()
+
+
+class ResponseKey(_TypedKey[_T]):
+    """A typed key for values stored on a response: ``response[KEY] = value``."""
+
+    __slots__ = ()
+
+
+def parse_accept_encoding(header: str) -> frozenset[str]:
+    """Content codings an ``Accept-Encoding`` value accepts (quality above zero), lower-cased.
+
+    ``*`` is kept as a member, so callers can decide what a wildcard allows.
+    """
+    codings: set[str] = set()
+    refused: set[str] = set()
+    for item in header.lower().split(","):
+        name, _, params = item.partition(";")
+        name = name.strip()
+        if not name:
+            continue
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.partition("=")
+            if key.strip() == "q":
+                try:
+                    quality = float(value.strip())
+                except ValueError:
+                    quality = 0.0
+        (codings if quality > 0 else refused).add(name)
+    if "*" in codings:
+        codings.update(c for c in ("br", "gzip", "deflate") if c not in refused)
+    return frozenset(codings - refused)

@@ -20,7 +20,7 @@ from typing import IO, TYPE_CHECKING, Final, Optional, Union
 
 from . import hdrs
 from .abc import AbstractStreamWriter
-from .helpers import ETAG_ANY, ETag, format_http_date, must_be_empty_body
+from .helpers import ETAG_ANY, ETag, format_http_date, must_be_empty_body, parse_accept_encoding
 from .typedefs import LooseHeaders, PathLike
 from .web_response import StreamResponse
 
@@ -114,25 +114,6 @@ def _open_best(path: pathlib.Path, accepted: frozenset[str]) -> _Opened:
     return result
 
 
-def _accepted_codings(request: "BaseRequest") -> frozenset[str]:
-    """Codings the client accepts with a non-zero quality."""
-    codings = set()
-    for item in request.headers.get(hdrs.ACCEPT_ENCODING, "").lower().split(","):
-        name, _, params = item.partition(";")
-        name = name.strip()
-        if not name:
-            continue
-        q = params.strip()
-        if q.startswith("q="):
-            try:
-                if float(q[2:]) <= 0:
-                    continue
-            except ValueError:
-                continue
-        codings.add(name)
-    return frozenset(codings)
-
-
 def _parse_range(header: str, size: int) -> Union[tuple[int, int], str, None]:
     """One ``bytes=`` range as ``(start, end_exclusive)``.
 
@@ -193,7 +174,7 @@ class FileResponse(StreamResponse):
         if self.prepared:
             return await super().prepare(request)
         loop = asyncio.get_running_loop()
-        opened = await loop.run_in_executor(None, _open_best, self._path, _accepted_codings(request))
+        opened = await loop.run_in_executor(None, _open_best, self._path, parse_accept_encoding(request.headers.get(hdrs.ACCEPT_ENCODING, "")))
         fobj = opened.fobj
         try:
             if fobj is None:

@@ -25,6 +25,7 @@ import collections
 import socket
 import time
 import traceback
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final, Optional, Union, cast
 
@@ -376,6 +377,12 @@ class RequestHandler(asyncio.Protocol):
                 except TypeError as exc:
                     await self._finish(request, self._handle_error(request, exc), start)
             else:
+                if getattr(resp, "__http_exception__", False):
+                    warnings.warn(
+                        "returning HTTPException object is deprecated, raise it instead",
+                        DeprecationWarning,
+                        stacklevel=1,
+                    )
                 await self._finish(request, resp, start)
         finally:
             self._current_request = None

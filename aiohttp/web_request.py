@@ -10,8 +10,7 @@ import string
 import tempfile
 import types
 from collections.abc import Iterator, Mapping, MutableMapping
-from http.cookies import SimpleCookie
-from typing import TYPE_CHECKING, Any, Final, Optional, Union, cast
+from typing import TYPE_CHECKING, Any, Final, Optional, TypeVar, Union, cast, overload
 from urllib.parse import parse_qsl
 
 import attr
@@ -25,6 +24,7 @@ from .helpers import (
     LIST_QUOTED_ETAG_RE,
     ETag,
     HeadersMixin,
+    RequestKey,
     parse_http_date,
     reify,
     sentinel,
@@ -42,6 +42,9 @@ if TYPE_CHECKING:
     from .web_urldispatcher import UrlMappingMatchInfo
 
 __all__ = ("BaseRequest", "FileField", "Request")
+
+_T = TypeVar("_T")
+_U = TypeVar("_U")
 
 
 @attr.s(auto_attribs=True, frozen=True, slots=True)
@@ -65,6 +68,48 @@ _QUOTED_PAIR_REPLACE_RE: Final = re.compile(r"\\([\t !-~])")
 _FORWARDED_PAIR_RE: Final = re.compile(_FORWARDED_PAIR)
 
 
+_COOKIE_NAME_RE: Final = re.compile(rf"^{_TOKEN}$")
+_COOKIE_ESCAPE_RE: Final = re.compile(r"\\(?:([0-3][0-7][0-7])|(.))")
+
+
+def _unquote_cookie(value: str) -> str:
+    """Undo the quoting ``http.cookies`` applies: surrounding quotes, octal and backslash escapes."""
+    if len(value) < 2 or value[0] != '"' or value[-1] != '"':
+        return value
+    return _COOKIE_ESCAPE_RE.sub(lambda m: chr(int(m.group(1), 8)) if m.group(1) else m.group(2), value[1:-1])
+
+
+def parse_cookie_header(values: "Iterator[str] | tuple[str, ...] | list[str]") -> dict[str, str]:
+    """Name to value for ``Cookie`` header values (RFC 6265 5.4), first occurrence wins.
+
+    Pairs without ``=`` or with an invalid name are skipped, so one bad cookie set by
+    some other site on the domain does not hide the rest.
+    """
+    cookies: dict[str, str] = {}
+    for header in values:
+        for pair in header.split(";"):
+            name, sep, value = pair.partition("=")
+            name = name.strip()
+            if not sep or not name or not _COOKIE_NAME_RE.match(name) or name in cookies:
+                continue
+            cookies[name] = _unquote_cookie(value.strip())
+    return cookies
+
+
+class RequestJSONDecodeError(HTTPBadRequest, json.JSONDecodeError):
+    """``request.json()`` got invalid JSON: catchable as ``json.JSONDecodeError``, else a 400."""
+
+    def __init__(self, error: json.JSONDecodeError) -> None:
+        HTTPBadRequest.__init__(self, text=f"Request body is not valid JSON: {error}")
+        self.msg, self.doc, self.pos = error.msg, error.doc, error.pos
+        self.lineno, self.colno = error.lineno, error.colno
+
+    def __str__(self) -> str:
+        return f"{self.msg}: line {self.lineno} column {self.colno} (char {self.pos})"
+
+    __hash__ = HTTPBadRequest.__hash__
+
+
 class BaseRequest(MutableMapping[str, Any], HeadersMixin):
     """An incoming HTTP request, with lazily computed views of its parts."""
 
@@ -80,6 +125,7 @@ class BaseRequest(MutableMapping[str, Any], HeadersMixin):
     _read_bytes: Optional[bytes] = None
     #: ``(header name, id)`` echoed on the response when request ids are on.
     _echo_header: Optional[tuple[str, str]] = None
+    _disconnection_waiters: Optional[set["asyncio.Future[None]"]] = None
 
     def __init__(
         self,
@@ -218,14 +264,34 @@ class BaseRequest(MutableMapping[str, Any], HeadersMixin):
 
     # -- per-request state mapping ----------------------------------------
 
+    @overload
+    def __getitem__(self, key: RequestKey[_T]) -> _T: ...
+    @overload
+    def __getitem__(self, key: str) -> Any: ...
     def __getitem__(self, key: Any) -> Any:
         return self._state[key]
 
+    @overload
+    def get(self, key: RequestKey[_T], default: None = None) -> Optional[_T]: ...
+    @overload
+    def get(self, key: RequestKey[_T], default: _U) -> Union[_T, _U]: ...
+    @overload
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self._state.get(key, default)
+
+    @overload
+    def __setitem__(self, key: RequestKey[_T], value: _T) -> None: ...
+    @overload
+    def __setitem__(self, key: str, value: Any) -> None: ...
     def __setitem__(self, key: Any, value: Any) -> None:
         self._state[key] = value
 
     def __delitem__(self, key: Any) -> None:
         del self._state[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._state
 
     def __len__(self) -> int:
         return len(self._state)
@@ -383,14 +449,8 @@ class BaseRequest(MutableMapping[str, Any], HeadersMixin):
 
     @reify
     def cookies(self) -> Mapping[str, str]:
-        """Cookies the client sent, name to value."""
-        raw = self.headers.get(hdrs.COOKIE, "")
-        parsed: SimpleCookie = SimpleCookie()
-        try:
-            parsed.load(raw)
-        except Exception:
-            return types.MappingProxyType({})
-        return types.MappingProxyType({key: val.value for key, val in parsed.items()})
+        """Cookies the client sent, name to value; malformed pairs are skipped, not fatal."""
+        return types.MappingProxyType(parse_cookie_header(self._headers.getall(hdrs.COOKIE, ())))
 
     @reify
     def http_range(self) -> slice:
@@ -443,9 +503,7 @@ class BaseRequest(MutableMapping[str, Any], HeadersMixin):
         """The whole body; 413 when it exceeds ``client_max_size``."""
         if self._read_bytes is None:
             max_size = self._client_max_size
-            declared = self._message.headers.get(hdrs.CONTENT_LENGTH)
-            if max_size and declared is not None and int(declared) > max_size:
-                raise HTTPRequestEntityTooLarge(max_size=max_size, actual_size=int(declared))
+            self._check_declared_size()
             body = bytearray()
             while True:
                 chunk = await self._payload.readany()
@@ -467,19 +525,17 @@ class BaseRequest(MutableMapping[str, Any], HeadersMixin):
         except UnicodeDecodeError:
             raise HTTPBadRequest(text=f"Request body is not valid {encoding}")
 
-    async def json(
-        self, *, loads: JSONDecoder = DEFAULT_JSON_DECODER, content_type: Optional[str] = "application/json"
-    ) -> Any:
-        """The body decoded as JSON; 400 when it is not valid JSON."""
+    async def json(self, *, loads: JSONDecoder = DEFAULT_JSON_DECODER) -> Any:
+        """The body decoded by ``loads``.
+
+        Invalid JSON raises :class:`RequestJSONDecodeError`: a ``json.JSONDecodeError``
+        for handlers that catch it, and a 400 response when nobody does.
+        """
         body = await self.text()
-        if content_type and self.content_type != content_type:
-            raise HTTPBadRequest(
-                text=f"Attempt to decode JSON with unexpected mimetype: {self.content_type}"
-            )
         try:
             return loads(body)
-        except (ValueError, json.JSONDecodeError) as exc:
-            raise HTTPBadRequest(text=f"Request body is not valid JSON: {exc}")
+        except json.JSONDecodeError as exc:
+            raise RequestJSONDecodeError(exc) from exc
 
     async def multipart(self) -> Any:
         """A MultipartReader over the body."""
@@ -488,7 +544,10 @@ class BaseRequest(MutableMapping[str, Any], HeadersMixin):
         return MultipartReader(self._headers, self._payload)
 
     async def post(self) -> "MultiDictProxy[Union[str, bytes, FileField]]":
-        """Form fields from an urlencoded or multipart body; files become FileFields."""
+        """Form fields from an urlencoded or multipart body; files become FileFields.
+
+        The body counts against ``client_max_size`` (413); a malformed one gets 400.
+        """
         if self._post is not None:
             return self._post
         if self._method not in self.POST_METHODS:
@@ -500,6 +559,7 @@ class BaseRequest(MutableMapping[str, Any], HeadersMixin):
             return self._post
         out: MultiDict[Union[str, bytes, FileField]] = MultiDict()
         if content_type == "multipart/form-data":
+            self._check_declared_size()
             await self._read_multipart_form(out)
         else:
             data = await self.read()
@@ -507,10 +567,10 @@ class BaseRequest(MutableMapping[str, Any], HeadersMixin):
                 charset = self.charset or "utf-8"
                 try:
                     pairs = parse_qsl(
-                        data.rstrip().decode("latin-1" if charset == "latin-1" else charset),
+                        data.rstrip().decode(charset),
                         keep_blank_values=True,
                         encoding=charset,
-                        strict_parsing=False,
+                        errors="strict",
                     )
                 except (UnicodeDecodeError, LookupError, ValueError):
                     raise HTTPBadRequest(text="Malformed urlencoded form body")
@@ -518,58 +578,75 @@ class BaseRequest(MutableMapping[str, Any], HeadersMixin):
         self._post = MultiDictProxy(out)
         return self._post
 
+    def _check_declared_size(self) -> None:
+        """413 at once when Content-Length already says the body is too large."""
+        max_size = self._client_max_size
+        declared = self.content_length
+        if max_size and declared is not None and declared > max_size:
+            raise HTTPRequestEntityTooLarge(max_size=max_size, actual_size=declared)
+
     async def _read_multipart_form(self, out: "MultiDict[Union[str, bytes, FileField]]") -> None:
         from .multipart import BodyPartReader
 
+        max_size = self._client_max_size
+        size = 0
+        files: list[Any] = []
         try:
             reader = await self.multipart()
-            max_size = self._client_max_size
-            size = 0
             field = await reader.next()
             while field is not None:
                 if not isinstance(field, BodyPartReader):
                     raise HTTPBadRequest(text="Nested multipart is not supported in forms")
                 field_ct = field.headers.get(hdrs.CONTENT_TYPE)
-                if field.filename:
+                name = field.name or ""
+                if field.filename is not None:
                     tmp = tempfile.TemporaryFile()
+                    files.append(tmp)
                     chunk = await field.read_chunk(size=2**16)
                     while chunk:
                         chunk = field.decode(chunk)
-                        await self._loop.run_in_executor(None, tmp.write, chunk)
                         size += len(chunk)
                         if 0 < max_size < size:
-                            await self._loop.run_in_executor(None, tmp.close)
                             raise HTTPRequestEntityTooLarge(max_size=max_size, actual_size=size)
+                        await self._loop.run_in_executor(None, tmp.write, chunk)
                         chunk = await field.read_chunk(size=2**16)
                     await self._loop.run_in_executor(None, tmp.seek, 0)
                     ff = FileField(
-                        field.name or "",
+                        name,
                         field.filename,
                         cast(io.BufferedReader, tmp),
                         field_ct or "application/octet-stream",
                         field.headers,
                     )
-                    out.add(field.name or "", ff)
+                    out.add(name, ff)
                 else:
-                    value = await field.read(decode=True)
+                    value = bytearray()
+                    chunk = await field.read_chunk(size=2**16)
+                    while chunk:
+                        value.extend(field.decode(chunk))
+                        if 0 < max_size < size + len(value):
+                            raise HTTPRequestEntityTooLarge(max_size=max_size, actual_size=size + len(value))
+                        chunk = await field.read_chunk(size=2**16)
                     size += len(value)
-                    if 0 < max_size < size:
-                        raise HTTPRequestEntityTooLarge(max_size=max_size, actual_size=size)
                     if field_ct is None or field_ct.startswith("text/"):
                         charset = field.get_charset(default="utf-8")
-                        out.add(field.name or "", value.decode(charset))
+                        out.add(name, value.decode(charset))
                     else:
-                        out.add(field.name or "", value)
+                        out.add(name, bytes(value))
                 field = await reader.next()
         except (HTTPBadRequest, HTTPRequestEntityTooLarge):
+            for tmp in files:
+                tmp.close()
             raise
         except (ValueError, LookupError, UnicodeDecodeError, AssertionError) as exc:
+            for tmp in files:
+                tmp.close()
             raise HTTPBadRequest(text=f"Malformed multipart body: {exc}")
 
     # -- misc -------------------------------------------------------------
 
     def __repr__(self) -> str:
-        ascii_encodable_path = self.path.encode("ascii", "backslashreplace").decode("ascii")
+        ascii_encodable_path: str = self.path.encode("ascii", "backslashreplace").decode("ascii")
         return f"<{self.__class__.__name__} {self._method} {ascii_encodable_path} >"
 
     def __eq__(self, other: object) -> bool:
@@ -584,8 +661,24 @@ class BaseRequest(MutableMapping[str, Any], HeadersMixin):
     async def _prepare_hook(self, response: "StreamResponse") -> None:
         return
 
+    async def wait_for_disconnection(self) -> None:
+        """Return once the client has closed the connection this request came on."""
+        if self._protocol.transport is None:
+            return
+        fut: asyncio.Future[None] = self._loop.create_future()
+        if self._disconnection_waiters is None:
+            self._disconnection_waiters = set()
+        self._disconnection_waiters.add(fut)
+        try:
+            await fut
+        finally:
+            self._disconnection_waiters.discard(fut)
+
     def _cancel(self, exc: BaseException) -> None:
         self._payload.set_exception(exc)
+        for fut in self._disconnection_waiters or ():
+            if not fut.done():
+                fut.set_result(None)
 
     def _finish(self) -> None:
         if self._post is None or self.content_type != "multipart/form-data":

@@ -9,8 +9,8 @@ import zlib
 from collections.abc import Iterator, MutableMapping
 from concurrent.futures import Executor
 from http import HTTPStatus
-from http.cookies import SimpleCookie
-from typing import TYPE_CHECKING, Any, Final, Optional, Union
+from http.cookies import Morsel, SimpleCookie
+from typing import TYPE_CHECKING, Any, Final, Optional, TypeVar, Union, overload
 
 from multidict import CIMultiDict, istr
 
@@ -21,8 +21,10 @@ from .helpers import (
     QUOTED_ETAG_RE,
     ETag,
     HeadersMixin,
+    ResponseKey,
     format_http_date,
     must_be_empty_body,
+    parse_accept_encoding,
     parse_http_date,
     sentinel,
     should_remove_content_length,
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
     from .web_request import BaseRequest
 
 __all__ = ("ContentCoding", "StreamResponse", "Response", "json_response")
+
+_T = TypeVar("_T")
 
 SERVER_SOFTWARE: Final = "Python/3 aiohttp/3.14.0+deploy"
 REASONS: Final[dict[int, str]] = {s.value: s.phrase for s in HTTPStatus}
@@ -51,6 +55,13 @@ class ContentCoding(enum.Enum):
     gzip = "gzip"
     identity = "identity"
     br = "br"
+
+
+class _Morsel(Morsel[str]):
+    """A Morsel that also knows the ``Partitioned`` flag (CHIPS), built in only from 3.14."""
+
+    _reserved = {**Morsel._reserved, "partitioned": "Partitioned"}  # type: ignore[attr-defined]
+    _flags = Morsel._flags | {"partitioned"}  # type: ignore[attr-defined]
 
 
 def _brotli_available() -> bool:
@@ -91,7 +102,7 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
         if _real_headers is not None:
             self._headers = _real_headers
         elif headers is not None:
-            self._headers = CIMultiDict(headers)  # type: ignore[arg-type]
+            self._headers = CIMultiDict(headers)
         else:
             self._headers = CIMultiDict()
         self.set_status(status, reason)
@@ -155,11 +166,11 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
 
     def enable_chunked_encoding(self, chunk_size: Optional[int] = None) -> None:
         """Send the body with chunked transfer coding (HTTP/1.1 only)."""
-        self._chunked = True
         if hdrs.CONTENT_LENGTH in self._headers:
             raise RuntimeError("You can't enable chunked encoding when a content length is set")
         if chunk_size is not None:
             raise ValueError("chunk_size is not supported; chunks are as large as each write")
+        self._chunked = True
 
     def enable_compression(
         self, force: Optional[Union[bool, ContentCoding]] = None, strategy: Optional[int] = None
@@ -204,8 +215,11 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
         old = cookies.get(name)
         if old is not None and old.coded_value == "":
             cookies.pop(name, None)  # a deleted cookie being set again
-        cookies[name] = value
-        c = cookies[name]
+            old = None
+        c = old if isinstance(old, _Morsel) else _Morsel()
+        real_value, coded_value = cookies.value_encode(value)
+        c.set(name, real_value, coded_value)
+        dict.__setitem__(cookies, name, c)
         if expires is not None:
             c["expires"] = expires
         elif c.get("expires") == "Thu, 01 Jan 1970 00:00:00 GMT":
@@ -225,8 +239,8 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
             c["version"] = version
         if samesite is not None:
             c["samesite"] = samesite
-        if partitioned:
-            c["partitioned"] = True
+        if partitioned is not None:
+            c["partitioned"] = partitioned
 
     def del_cookie(
         self,
@@ -237,6 +251,7 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
         secure: Optional[bool] = None,
         httponly: Optional[bool] = None,
         samesite: Optional[str] = None,
+        partitioned: Optional[bool] = None,
     ) -> None:
         """Tell the client to drop a cookie (empty value, expired)."""
         self.cookies.pop(name, None)
@@ -250,6 +265,7 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
             secure=secure,
             httponly=httponly,
             samesite=samesite,
+            partitioned=partitioned,
         )
 
     @property
@@ -364,7 +380,7 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
     def _choose_coding(self, request: "BaseRequest") -> ContentCoding:
         if self._compression_force is not None:
             return self._compression_force
-        accept = request.headers.get(hdrs.ACCEPT_ENCODING, "").lower()
+        accept = parse_accept_encoding(request.headers.get(hdrs.ACCEPT_ENCODING, ""))
         for coding in (ContentCoding.br, ContentCoding.gzip, ContentCoding.deflate):
             if coding.value in accept:
                 if coding is ContentCoding.br and not _brotli_available():
@@ -415,13 +431,14 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
             if not empty_body:
                 writer.enable_chunking()
                 headers[hdrs.TRANSFER_ENCODING] = "chunked"
-        elif self._length_check:
-            writer.length = self.content_length
-            if writer.length is None:
+        else:
+            declared = headers.get(hdrs.CONTENT_LENGTH)
+            writer.length = int(declared) if declared is not None else None
+            if declared is None and not empty_body:
+                # No length known up front: chunked on HTTP/1.1, close-delimited on 1.0.
                 if version >= HttpVersion11:
-                    if not empty_body:
-                        writer.enable_chunking()
-                        headers[hdrs.TRANSFER_ENCODING] = "chunked"
+                    writer.enable_chunking()
+                    headers[hdrs.TRANSFER_ENCODING] = "chunked"
                 else:
                     keep_alive = False
         if empty_body:
@@ -477,7 +494,7 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
         assert self._payload_writer is not None, "Response has not been started"
         await self._payload_writer.drain()
 
-    async def write_eof(self, data: bytes = b"") -> None:
+    async def write_eof(self, data: Union[bytes, bytearray, memoryview] = b"") -> None:
         """Finish the response."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data argument must be byte-ish ({type(data)!r})")
@@ -504,17 +521,25 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
 
     # -- per-response state mapping -----------------------------------------
 
-    def __getitem__(self, key: str) -> Any:
+    @overload
+    def __getitem__(self, key: ResponseKey[_T]) -> _T: ...
+    @overload
+    def __getitem__(self, key: str) -> Any: ...
+    def __getitem__(self, key: Any) -> Any:
         if self._state is None:
             raise KeyError(key)
         return self._state[key]
 
-    def __setitem__(self, key: str, value: Any) -> None:
+    @overload
+    def __setitem__(self, key: ResponseKey[_T], value: _T) -> None: ...
+    @overload
+    def __setitem__(self, key: str, value: Any) -> None: ...
+    def __setitem__(self, key: Any, value: Any) -> None:
         if self._state is None:
             self._state = {}
         self._state[key] = value
 
-    def __delitem__(self, key: str) -> None:
+    def __delitem__(self, key: Any) -> None:
         if self._state is None:
             raise KeyError(key)
         del self._state[key]
@@ -558,7 +583,7 @@ class Response(StreamResponse):
         if headers is None:
             real_headers: CIMultiDict[str] = CIMultiDict()
         elif not isinstance(headers, CIMultiDict):
-            real_headers = CIMultiDict(headers)  # type: ignore[arg-type]
+            real_headers = CIMultiDict(headers)
         else:
             real_headers = headers
         if content_type is not None and "charset" in content_type:
@@ -626,7 +651,7 @@ class Response(StreamResponse):
             return None
         if isinstance(self._body, (bytes, bytearray)):
             return self._body.decode(self.charset or "utf-8")
-        return self._body.decode(self.charset or "utf-8")  # type: ignore[no-any-return]
+        return self._body.decode(self.charset or "utf-8")
 
     @text.setter
     def text(self, text: str) -> None:
@@ -652,7 +677,7 @@ class Response(StreamResponse):
             return 0
         if isinstance(body, (bytes, bytearray)):
             return len(body)
-        return body.size  # type: ignore[no-any-return]
+        return body.size
 
     @content_length.setter
     def content_length(self, value: Optional[int]) -> None:
@@ -695,7 +720,7 @@ class Response(StreamResponse):
         if hdrs.VARY not in self._headers:
             self._headers[hdrs.VARY] = hdrs.ACCEPT_ENCODING
 
-    async def write_eof(self, data: bytes = b"") -> None:
+    async def write_eof(self, data: Union[bytes, bytearray, memoryview] = b"") -> None:
         if self._eof_sent:
             return
         body = self._compressed_body if self._compressed_body is not None else self._body
