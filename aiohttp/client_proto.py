@@ -11,7 +11,7 @@ is complete the connection is reusable unless something said it must close. Ever
 
 import asyncio
 import zlib
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional, cast
 
 import httptools
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -191,8 +191,8 @@ class ResponseHandler(asyncio.Protocol):
     # -- asyncio.Protocol ----------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports do not subclass asyncio.Transport, so no isinstance check.
+        self.transport = cast(asyncio.Transport, transport)
 
     def connection_lost(self, exc: Optional[BaseException]) -> None:
         self._cancel_timer()

@@ -315,3 +315,23 @@ async def test_tls_handshake_with_plain_http_server_fails_cleanly(client_ssl) ->
             url = srv.url().replace("http://", "https://")
             with pytest.raises(aiohttp.ClientConnectorSSLError):
                 await session.get(url)
+
+
+def test_client_on_uvloop(server_ssl, client_ssl) -> None:
+    uvloop = pytest.importorskip("uvloop")
+
+    async def main() -> None:
+        async with serve(lambda r: Reply(200, b"x" * 300_000)) as srv, aiohttp.ClientSession() as session:
+            for _ in range(3):
+                async with session.get(srv.url()) as resp:
+                    assert len(await resp.read()) == 300_000
+            assert srv.connections == 1
+        async with serve(lambda r: Reply(200, b"tls"), ssl_context=server_ssl) as srv:
+            async with aiohttp.ClientSession() as session, session.get(srv.url(), ssl=client_ssl) as resp:
+                assert await resp.text() == "tls"
+
+    loop = uvloop.new_event_loop()
+    try:
+        loop.run_until_complete(asyncio.wait_for(main(), 20))
+    finally:
+        loop.close()
