@@ -11,6 +11,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .abc import AbstractAccessLogger, AbstractAsyncAccessLogger
+from .helpers import RequestKey, ResponseKey
 from .log import access_logger
 from .web_exceptions import *  # noqa: F403
 from .web_exceptions import __all__ as _exceptions_all
@@ -30,6 +31,7 @@ from .web_runner import (
 )
 from .web_server import Server
 
+# isort: split
 # --- application layer (routing, apps, middlewares, static files) ---
 # Names from web_app, web_urldispatcher, web_routedef, web_middlewares and
 # web_fileresponse are imported below this line.
@@ -55,9 +57,11 @@ __all__ = [
     "GracefulExit",
     "PayloadAccessError",
     "Request",
+    "RequestKey",
     "RequestHandler",
     "RequestPayloadError",
     "Response",
+    "ResponseKey",
     "Server",
     "ServerRunner",
     "SockSite",
