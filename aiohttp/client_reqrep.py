@@ -44,7 +44,6 @@ __all__ = ("ClientRequest", "ClientResponse", "ConnectionKey", "RequestInfo")
 
 _TOKEN_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _JSON_RE = re.compile(r"^(?:application/|[\w.-]+/[\w.+-]+?\+)json$")
-_CRLF = ("\r", "\n", "\x00")
 
 try:
     import brotli  # noqa: F401
@@ -422,8 +421,10 @@ class ClientRequest:
         path = self.url.raw_path_qs or "/"
         lines = [f"{self.method} {path} HTTP/{self.version[0]}.{self.version[1]}\r\n"]
         for name, value in self.headers.items():
-            if any(c in name or c in value for c in _CRLF) or ":" in name:
-                raise ValueError(f"Header {name!r} has a newline, NUL or colon where none may be")
+            if not _TOKEN_RE.match(name):
+                raise ValueError(f"Header name {name!r} is not a valid HTTP token")
+            if "\r" in value or "\n" in value or "\x00" in value:
+                raise ValueError(f"Header {name!r} has a newline or NUL in its value")
             lines.append(f"{name}: {value}\r\n")
         lines.append("\r\n")
         return "".join(lines).encode("utf-8")

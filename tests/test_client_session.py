@@ -192,6 +192,10 @@ async def test_header_injection_is_refused() -> None:
     async with serve(echo) as srv, aiohttp.ClientSession() as session:
         with pytest.raises(ValueError, match="newline"):
             await session.get(srv.url(), headers={"X-Evil": "a\r\nInjected: yes"})
+        with pytest.raises(ValueError, match="token"):
+            await session.get(srv.url(), headers={"X Bad": "v"})
+        with pytest.raises(ValueError, match="token"):
+            await session.request("GE T", srv.url())
 
 
 async def test_base_url_joins_relative_paths() -> None:
