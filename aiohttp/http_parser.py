@@ -136,6 +136,10 @@ class HttpRequestParser:
         self._messages: list[tuple[RawRequestMessage, StreamReader]] = []
         self._error: Optional[BadHttpMessage] = None
         self._upgraded = False
+        # Bytes fed since httptools last called us back: it buffers a field until the
+        # field is complete, so this bounds what one unfinished field can make it hold.
+        self._max_pending = max(max_line_size, max_field_size) + 1024
+        self._pending = 0
         self._reset()
 
     def _reset(self) -> None:
@@ -161,6 +165,7 @@ class HttpRequestParser:
             return [], True, data
         if self.in_head:
             self._head_bytes += len(data)
+            self._pending += len(data)
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -178,11 +183,11 @@ class HttpRequestParser:
             if self._error is not None:
                 raise self._error from None
             text = str(exc)
-            if "HTTP version" in text:
+            if "HTTP version" in text or "PRI" in text:  # PRI: the HTTP/2 connection preface
                 raise HttpVersionNotSupported(message="HTTP Version Not Supported") from None
             raise BadHttpMessage(text) from None
-        if self.in_head and self._head_bytes > self._max_head_size:
-            raise TooManyHeaders(message="Request header section too large")
+        if self.in_head:
+            self._check_unfinished_head(data)
         return self._take_messages(), False, b""
 
     def feed_eof(self) -> None:
@@ -190,6 +195,16 @@ class HttpRequestParser:
         payload = self._payload
         if payload is not None and not payload.is_eof():
             payload.set_exception(ConnectionResetError("Connection lost before the body was complete"))
+
+    def _check_unfinished_head(self, data: bytes) -> None:
+        """Refuse a head that is growing past the limits, or an HTTP/0.9 request line."""
+        if self._head_bytes > self._max_head_size:
+            self._fail(TooManyHeaders(message="Request header section too large"))
+        if self._pending > self._max_pending:
+            self._fail(LineTooLong(b"a request header field", self.max_field_size, str(self._pending)))
+        # A line ended while the version is still unknown: "GET /path" with no version.
+        if not self._raw_headers and data.endswith(b"\n") and self._parser.get_http_version() == "0.0":
+            self._fail(BadHttpMessage("HTTP/0.9 is not supported"))
 
     def _take_messages(self) -> list[tuple[RawRequestMessage, StreamReader]]:
         messages = self._messages
@@ -205,20 +220,25 @@ class HttpRequestParser:
 
     def on_message_begin(self) -> None:
         self._reset()
+        self._pending = 0
         self.in_head = True
 
     def on_url(self, url: bytes) -> None:
+        self._pending = 0
         self._url += url
         if len(self._url) > self.max_line_size:
             self._fail(RequestTargetTooLong(self._url[:80], self.max_line_size, str(len(self._url))))
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self._pending = 0
         if len(name) + len(value) > self.max_field_size:
             self._fail(LineTooLong(name, self.max_field_size, str(len(name) + len(value))))
         if self._in_trailers:
             return  # trailer fields are read and dropped; llhttp has validated their syntax
         if len(self._raw_headers) >= self.max_headers:
             self._fail(TooManyHeaders(message="Too many headers"))
+        if value and value[-1] in (32, 9):
+            value = value.rstrip(b" \t")  # llhttp keeps trailing OWS; it is not part of the value
         lname = name.lower()
         svalue = value.decode("utf-8", "surrogateescape")
         if lname == b"host":
