@@ -7,7 +7,7 @@ import os
 import re
 import time as time_mod
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, Optional
 
 from .abc import AbstractAccessLogger
 from .request_id import request_id as _request_id_var
@@ -22,6 +22,8 @@ _Atom = Callable[["BaseRequest", "StreamResponse", float], str]
 
 
 class KeyMethod(NamedTuple):
+    """One compiled atom: its ``extra`` key (a name, or a (kind, header) pair) and callable."""
+
     key: Any
     method: _Atom
 
@@ -44,10 +46,12 @@ def _local_time(start: float) -> str:
 class AccessLogger(AbstractAccessLogger):
     """Writes one line per request to ``logger`` at INFO, in ``log_format``.
 
-    Atoms: ``%%``, ``%a`` remote address, ``%t`` start time, ``%P`` pid, ``%r`` request
-    line, ``%s`` status, ``%b`` body bytes sent, ``%T`` seconds, ``%Tf`` seconds as a
-    float, ``%D`` microseconds, ``%{H}i`` request header, ``%{H}o`` response header,
-    ``%{V}e`` environment variable, and ``%L`` the request id (``-`` when none).
+    Atoms: ``%%`` a percent sign, ``%a`` remote address, ``%t`` start time, ``%P`` pid,
+    ``%r`` request line, ``%s`` status, ``%b`` body bytes sent, ``%T`` seconds, ``%Tf``
+    seconds as a float, ``%D`` microseconds, ``%{H}i`` request header, ``%{H}o`` response
+    header, ``%{V}e`` environment variable, and ``%L`` the request id (``-`` when none).
+    Any other ``%`` is written as it stands. Each value also goes to the record's
+    ``extra`` under the names of ``LOG_FORMAT_MAP``, for structured formatters.
     """
 
     LOG_FORMAT_MAP: Final = {
@@ -63,13 +67,14 @@ class AccessLogger(AbstractAccessLogger):
         "i": "request_header",
         "o": "response_header",
         "e": "environ",
-        "L": "request_id",
+        "L": "access_request_id",  # the record factory/filter own "request_id"
     }
     LOG_FORMAT: Final = '%a %t "%r" %s %b "%{Referer}i" "%{User-Agent}i"'
-    FORMAT_RE: Final = re.compile(r"%(\{([A-Za-z0-9\-_]+)\}([ioe])|[atPrsbD]|Tf?|L)")
-    CLEANUP_RE: Final = re.compile(r"(%[^s])")
+    FORMAT_RE: Final = re.compile(r"%(%|\{([A-Za-z0-9\-_]+)\}([ioe])|Tf|[atPrsbDTL])")
 
     def __init__(self, logger: logging.Logger, log_format: str = LOG_FORMAT) -> None:
+        if not isinstance(log_format, str):
+            raise TypeError(f"log_format must be a str such as {self.LOG_FORMAT!r}, not {log_format!r}")
         super().__init__(logger, log_format)
         self._log_format, self._methods = _compile_format(log_format)
 
@@ -78,7 +83,8 @@ class AccessLogger(AbstractAccessLogger):
         return self.logger.isEnabledFor(logging.INFO)
 
     def log(self, request: "BaseRequest", response: "StreamResponse", time: float) -> None:
-        if not self.logger.isEnabledFor(logging.INFO):
+        logger = self.logger
+        if not logger.isEnabledFor(logging.INFO):
             return
         try:
             values = []
@@ -89,27 +95,36 @@ class AccessLogger(AbstractAccessLogger):
                 if key.__class__ is str:
                     extra[key] = value
                 else:
-                    extra.setdefault(key[0], {})[key[1]] = value
-            self.logger.info(self._log_format % tuple(values), extra=extra)
+                    group = extra.get(key[0])
+                    if group is None:
+                        group = extra[key[0]] = {}
+                    group[key[1]] = value
+            logger.info(self._log_format % tuple(values), extra=extra)
         except Exception:
-            self.logger.exception("Error in logging")
+            logger.exception("Error in logging")
 
 
 @functools.lru_cache(maxsize=32)
 def _compile_format(log_format: str) -> tuple[str, tuple[KeyMethod, ...]]:
     """Turn a format string into a ``%s`` template and one callable per atom."""
     methods: list[KeyMethod] = []
-    for atom in AccessLogger.FORMAT_RE.findall(log_format):
-        if atom[1] == "":
-            key = AccessLogger.LOG_FORMAT_MAP[atom[0]]
-            methods.append(KeyMethod(key, _ATOMS[atom[0]]))
+    parts: list[str] = []
+    pos = 0
+    for match in AccessLogger.FORMAT_RE.finditer(log_format):
+        parts.append(log_format[pos : match.start()].replace("%", "%%"))
+        pos = match.end()
+        atom, name, kind = match.groups()
+        if atom == "%":
+            parts.append("%%")
+            continue
+        parts.append("%s")
+        if name is None:
+            methods.append(KeyMethod(AccessLogger.LOG_FORMAT_MAP[atom], _ATOMS[atom]))
         else:
-            name, kind = atom[1], atom[2]
             key_pair = (AccessLogger.LOG_FORMAT_MAP[kind], name)
             methods.append(KeyMethod(key_pair, _HEADER_ATOMS[kind](name)))
-    template = AccessLogger.FORMAT_RE.sub(r"%s", log_format.replace("%%", "\x00"))
-    template = AccessLogger.CLEANUP_RE.sub(r"%\1", template).replace("\x00", "%%")
-    return template, tuple(methods)
+    parts.append(log_format[pos:].replace("%", "%%"))
+    return "".join(parts), tuple(methods)
 
 
 def _remote(request: "BaseRequest", response: "StreamResponse", time: float) -> str:
@@ -120,8 +135,15 @@ def _start_time(request: "BaseRequest", response: "StreamResponse", time: float)
     return _local_time(time_mod.time() - time)
 
 
+_PID: list[Optional[tuple[int, str]]] = [None]
+
+
 def _pid(request: "BaseRequest", response: "StreamResponse", time: float) -> str:
-    return f"<{os.getpid()}>"
+    pid = os.getpid()
+    cached = _PID[0]
+    if cached is None or cached[0] != pid:  # a fork (gunicorn) changes it
+        cached = _PID[0] = (pid, f"<{pid}>")
+    return cached[1]
 
 
 def _first_line(request: "BaseRequest", response: "StreamResponse", time: float) -> str:
@@ -193,4 +215,3 @@ _HEADER_ATOMS: Final[dict[str, Callable[[str], _Atom]]] = {
     "o": _response_header,
     "e": _environ,
 }
-
