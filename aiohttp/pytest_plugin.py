@@ -1,35 +1,251 @@
 """pytest plugin: runs ``async def`` tests and provides the aiohttp fixtures.
 
-Enable with ``pytest_plugins = "aiohttp.pytest_plugin"`` in a conftest.py.
+Enable with ``pytest_plugins = "aiohttp.pytest_plugin"`` in a conftest.py. Each test that
+is a coroutine, or asks for ``loop``, runs on a fresh event loop; async fixtures run on the
+same loop. Fixtures: ``loop``, ``aiohttp_client``, ``aiohttp_server``, ``aiohttp_raw_server``,
+``aiohttp_unused_port``, ``aiohttp_client_cls``. Options: ``--aiohttp-loop``,
+``--aiohttp-fast``, ``--aiohttp-enable-loop-debug``.
 """
 
 import asyncio
 import inspect
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, Optional, Union
 
 import pytest
+
+from .test_utils import (
+    BaseTestServer,
+    RawTestServer,
+    TestClient,
+    TestServer,
+    _is_application,
+    loop_context,
+    unused_port,
+)
 
 #: Upper bound for a single coroutine test, so that a hung test cannot hang the run.
 COROUTINE_TEST_TIMEOUT = 120.0
 
+_LoopFactory = Callable[[], asyncio.AbstractEventLoop]
+AiohttpClient = Callable[..., Awaitable[TestClient[Any]]]
+AiohttpServer = Callable[..., Awaitable[TestServer]]
+AiohttpRawServer = Callable[..., Awaitable[RawTestServer]]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("aiohttp")
+    group.addoption(
+        "--aiohttp-fast",
+        action="store_true",
+        default=False,
+        help="skip the garbage collection after each test that surfaces unclosed resources",
+    )
+    group.addoption(
+        "--aiohttp-loop",
+        action="store",
+        default="pyloop",
+        help="event loops to run tests on, comma-separated: pyloop, uvloop or all",
+    )
+    group.addoption(
+        "--aiohttp-enable-loop-debug",
+        action="store_true",
+        default=False,
+        help="run test loops in asyncio debug mode",
+    )
+
+
+def _uvloop_factory() -> Optional[_LoopFactory]:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: _LoopFactory = uvloop.new_event_loop
+    return factory
+
+
+def _loop_factories(config: pytest.Config) -> dict[str, _LoopFactory]:
+    """The loops ``--aiohttp-loop`` asks for, by name, in the order given."""
+    names = [n.strip() for n in str(config.getoption("--aiohttp-loop")).split(",") if n.strip()]
+    uvloop_factory = _uvloop_factory()
+    factories: dict[str, _LoopFactory] = {}
+    for name in names or ["pyloop"]:
+        if name == "all":
+            factories["pyloop"] = asyncio.new_event_loop
+            if uvloop_factory is not None:
+                factories["uvloop"] = uvloop_factory
+        elif name == "pyloop":
+            factories["pyloop"] = asyncio.new_event_loop
+        elif name == "uvloop":
+            if uvloop_factory is None:
+                raise pytest.UsageError("--aiohttp-loop=uvloop needs uvloop: pip install uvloop")
+            factories["uvloop"] = uvloop_factory
+        else:
+            raise pytest.UsageError(
+                f"--aiohttp-loop: unknown loop {name!r}; use pyloop, uvloop or all"
+            )
+    return factories
+
+
+_FACTORIES_KEY = pytest.StashKey[dict[str, _LoopFactory]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Fail early, at start-up, on a bad --aiohttp-loop value.
+    config.stash[_FACTORIES_KEY] = _loop_factories(config)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run each loop-using test once per loop when ``--aiohttp-loop`` names several."""
+    if "loop_factory" not in metafunc.fixturenames:
+        return
+    factories = metafunc.config.stash[_FACTORIES_KEY]
+    if len(factories) > 1:
+        metafunc.parametrize("loop_factory", list(factories.values()), ids=list(factories))
+
 
 @pytest.fixture
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
+def loop_factory(request: pytest.FixtureRequest) -> _LoopFactory:
+    """Makes the test's event loop (the first loop ``--aiohttp-loop`` names)."""
+    factories = request.config.stash[_FACTORIES_KEY]
+    return next(iter(factories.values()))
+
+
+@pytest.fixture
+def fast(request: pytest.FixtureRequest) -> bool:
+    """``--aiohttp-fast``: skip the slower clean-up checks."""
+    return bool(request.config.getoption("--aiohttp-fast"))
+
+
+@pytest.fixture
+def loop_debug(request: pytest.FixtureRequest) -> bool:
+    """``--aiohttp-enable-loop-debug``: asyncio debug mode on test loops."""
+    return bool(request.config.getoption("--aiohttp-enable-loop-debug"))
+
+
+@pytest.fixture
+def loop(
+    loop_factory: _LoopFactory, fast: bool, loop_debug: bool
+) -> Iterator[asyncio.AbstractEventLoop]:
     """A fresh event loop, set as current for the test and closed afterwards."""
-    new_loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(new_loop)
-    try:
+    with loop_context(loop_factory, fast=fast) as new_loop:
+        if loop_debug:
+            new_loop.set_debug(True)
         yield new_loop
-    finally:
-        new_loop.run_until_complete(new_loop.shutdown_asyncgens())
-        new_loop.close()
-        asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def proactor_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """A ProactorEventLoop (Windows only; skips elsewhere)."""
+    factory = getattr(asyncio, "ProactorEventLoop", None)
+    if factory is None:
+        pytest.skip("ProactorEventLoop exists only on Windows")
+    with loop_context(factory) as new_loop:
+        yield new_loop
+
+
+@pytest.fixture
+def aiohttp_unused_port() -> Callable[[], int]:
+    """A function returning a free TCP port of 127.0.0.1."""
+    return unused_port
+
+
+@pytest.fixture
+def aiohttp_server(loop: asyncio.AbstractEventLoop) -> Iterator[AiohttpServer]:
+    """``await aiohttp_server(app, *, host=, port=, **runner_kwargs)``: a started TestServer."""
+    servers: list[TestServer] = []
+
+    async def go(
+        app: Any, *, host: str = "127.0.0.1", port: Optional[int] = None, **kwargs: Any
+    ) -> TestServer:
+        server = TestServer(app, host=host, port=port)
+        await server.start_server(loop=loop, **kwargs)
+        servers.append(server)
+        return server
+
+    yield go
+
+    async def finalize() -> None:
+        while servers:
+            await servers.pop().close()
+
+    loop.run_until_complete(finalize())
+
+
+@pytest.fixture
+def aiohttp_raw_server(loop: asyncio.AbstractEventLoop) -> Iterator[AiohttpRawServer]:
+    """``await aiohttp_raw_server(handler, *, port=, **server_kwargs)``: a started RawTestServer."""
+    servers: list[RawTestServer] = []
+
+    async def go(handler: Any, *, port: Optional[int] = None, **kwargs: Any) -> RawTestServer:
+        server = RawTestServer(handler, port=port)
+        await server.start_server(loop=loop, **kwargs)
+        servers.append(server)
+        return server
+
+    yield go
+
+    async def finalize() -> None:
+        while servers:
+            await servers.pop().close()
+
+    loop.run_until_complete(finalize())
+
+
+@pytest.fixture
+def aiohttp_client_cls() -> type[TestClient[Any]]:
+    """The client class ``aiohttp_client`` makes; override to use a subclass."""
+    return TestClient
+
+
+@pytest.fixture
+def aiohttp_client(
+    loop: asyncio.AbstractEventLoop, aiohttp_client_cls: type[TestClient[Any]]
+) -> Iterator[AiohttpClient]:
+    """``await aiohttp_client(app | server | raw_server, *, server_kwargs=, **client_kwargs)``.
+
+    Starts the server, returns a TestClient for it; both are closed after the test.
+    """
+    clients: list[TestClient[Any]] = []
+
+    async def go(
+        __param: Union[Any, BaseTestServer[Any]],
+        /,
+        *,
+        server_kwargs: Optional[dict[str, Any]] = None,
+        **kwargs: Any,
+    ) -> TestClient[Any]:
+        if _is_application(__param):
+            server: BaseTestServer[Any] = TestServer(__param, **(server_kwargs or {}))
+        elif isinstance(__param, BaseTestServer):
+            server = __param
+        else:
+            raise ValueError(
+                "aiohttp_client takes a web.Application, a TestServer or a RawTestServer, "
+                f"not {type(__param).__name__}"
+            )
+        client = aiohttp_client_cls(server, loop=loop, **kwargs)
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield go
+
+    async def finalize() -> None:
+        while clients:
+            await clients.pop().close()
+
+    loop.run_until_complete(finalize())
+
+
+# -- running coroutine tests and async fixtures on ``loop`` ------------------------------
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pycollect_makeitem(collector: Any, name: str, obj: Any) -> Any:
+    """Collect ``async def`` tests, each asking for ``loop`` so its async fixtures share it."""
     if collector.funcnamefilter(name) and inspect.iscoroutinefunction(obj):
+        obj = pytest.mark.usefixtures("loop")(obj)
         return list(collector._genfunctions(name, obj))
     return None
 
