@@ -674,11 +674,15 @@ class BaseRequest(MutableMapping[str, Any], HeadersMixin):
         finally:
             self._disconnection_waiters.discard(fut)
 
-    def _cancel(self, exc: BaseException) -> None:
-        self._payload.set_exception(exc)
+    def _peer_closed(self) -> None:
+        """The connection ended (or the client half-closed it): wake wait_for_disconnection()."""
         for fut in self._disconnection_waiters or ():
             if not fut.done():
                 fut.set_result(None)
+
+    def _cancel(self, exc: BaseException) -> None:
+        self._payload.set_exception(exc)
+        self._peer_closed()
 
     def _finish(self) -> None:
         if self._post is None or self.content_type != "multipart/form-data":
