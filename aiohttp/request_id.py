@@ -32,14 +32,19 @@ if TYPE_CHECKING:
     from .web_response import StreamResponse
 
 __all__ = (
+    "FALLBACK_REQUEST_ID_KEY",
     "REQUEST_ID_HEADER",
     "REQUEST_ID_KEY",
     "RequestIdAccessLogger",
     "RequestIdContextAccessLogger",
     "RequestIdFilter",
+    "RequestIdKeyAlreadySetError",
     "RequestIdMiddleware",
     "RequestIdSettings",
+    "SequentialRequestIdFactory",
     "generate_request_id",
+    "noop",
+    "random_request_id_factory",
     "request_id",
     "request_id_middleware",
     "sequential_request_id_factory",
@@ -76,6 +81,7 @@ _POOL_BYTES: Final = _ID_LENGTH * 256
 
 _pool = ""
 _pool_pos = 0
+_fork_generation = 0
 
 
 def _refill() -> None:
@@ -84,26 +90,33 @@ def _refill() -> None:
     _pool_pos = 0
 
 
-def _forget_pool() -> None:
-    # A forked worker must never hand out the ids its parent's pool still holds.
-    global _pool, _pool_pos
+def _after_fork() -> None:
+    # A forked worker must never hand out the ids, or sequence prefixes, of its parent.
+    global _pool, _pool_pos, _fork_generation
     _pool = ""
     _pool_pos = 0
+    _fork_generation += 1
 
 
-os.register_at_fork(after_in_child=_forget_pool)
+os.register_at_fork(after_in_child=_after_fork)
 
 
-def generate_request_id() -> str:
-    """A fresh 16-character id (80 random bits), sliced from a pre-translated pool."""
+def generate_request_id(length: int = _ID_LENGTH) -> str:
+    """A fresh random id, 16 characters (80 bits) unless told, sliced from a pre-made pool."""
     global _pool_pos
+    if length != _ID_LENGTH and (length.__class__ is not int or not 1 <= length <= 64):
+        raise ValueError(f"length must be an int from 1 to 64, not {length!r}")
     start = _pool_pos
-    end = start + _ID_LENGTH
+    end = start + length
     if end > len(_pool):
         _refill()
-        start, end = 0, _ID_LENGTH
+        start, end = 0, length
     _pool_pos = end
     return _pool[start:end]
+
+
+#: aiohttp-request-id-logging's name for the default factory.
+random_request_id_factory: Final = generate_request_id
 
 
 def uuid4_request_id() -> str:
@@ -111,31 +124,36 @@ def uuid4_request_id() -> str:
     return str(uuid.uuid4())
 
 
-class _Sequence:
-    """``<prefix>-<n>`` ids; a forked child takes a new random prefix and starts over."""
+class SequentialRequestIdFactory:
+    """Makes ``<prefix>-1``, ``<prefix>-2``...; the prefix is random per process unless given.
 
-    __slots__ = ("fixed", "n", "pid", "prefix")
+    Sequential ids show clients how busy the server is; keep them off responses
+    (``response_header=None``) if that matters.
+    """
 
-    def __init__(self, prefix: Optional[str]) -> None:
-        self.fixed = prefix
-        self.pid = -1
-        self.prefix = ""
-        self.n = 0
+    __slots__ = ("_fixed", "_generation", "_n", "_prefix")
+
+    def __init__(self, prefix: Optional[str] = None) -> None:
+        if prefix is not None and (not isinstance(prefix, str) or len(prefix) > 64 or not valid_request_id(prefix)):
+            raise ValueError(f"prefix must be up to 64 letters, digits and . _ : = -, not {prefix!r}")
+        self._fixed = prefix
+        self._generation = -1
+        self._prefix = ""
+        self._n = 0
 
     def __call__(self) -> str:
-        pid = os.getpid()
-        if pid != self.pid:
-            self.pid, self.n = pid, 0
-            self.prefix = self.fixed or generate_request_id()[:8]
-        self.n += 1
-        return f"{self.prefix}-{self.n}"
+        if self._generation != _fork_generation:
+            self._generation, self._n = _fork_generation, 0
+            self._prefix = self._fixed or generate_request_id(8)
+        self._n += 1
+        return f"{self._prefix}-{self._n}"
+
+    def __repr__(self) -> str:
+        return f"SequentialRequestIdFactory(prefix={self._fixed!r})"
 
 
-def sequential_request_id_factory(prefix: Optional[str] = None) -> Callable[[], str]:
-    """A factory of ``<prefix>-<n>`` ids; the prefix is random per process unless given."""
-    if prefix is not None and (not isinstance(prefix, str) or not valid_request_id(prefix) or len(prefix) > 64):
-        raise ValueError(f"prefix must be up to 64 letters, digits and . _ : -, not {prefix!r}")
-    return _Sequence(prefix)
+#: A ready sequential factory with a random per-process prefix.
+sequential_request_id_factory: Final = SequentialRequestIdFactory()
 
 
 # Accepts nginx's 32-hex $request_id, UUIDs, AWS trace ids and our own; nothing that could
@@ -151,7 +169,7 @@ def valid_request_id(value: str) -> bool:
 _FACTORIES: Final[dict[str, Callable[[], Callable[[], str]]]] = {
     "short": lambda: generate_request_id,
     "uuid4": lambda: uuid4_request_id,
-    "sequential": sequential_request_id_factory,
+    "sequential": SequentialRequestIdFactory,
 }
 
 
@@ -215,7 +233,7 @@ def bind_request(request: "BaseRequest", rid: str, settings: Optional[RequestIdS
 
     The caller has already set the ``request_id`` context variable in the request's task.
     """
-    state = request._state
+    state: dict[Any, Any] = request._state
     state[_STATE_KEY] = rid
     state[REQUEST_ID_KEY] = rid
     if settings is not None and settings.response_header is not None:
@@ -349,44 +367,172 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-# -- middleware mode (names of aiohttp-request-id-logging) -------------------
+# -- middleware mode (the names of aiohttp-request-id-logging) ----------------
 
 _Handler = Callable[["BaseRequest"], Awaitable["StreamResponse"]]
+_middleware_logger: Final = logging.getLogger("aiohttp.request_id")
+
+#: The plain string key older code reads: ``request["request_id"]``.
+FALLBACK_REQUEST_ID_KEY: Final = _STATE_KEY
+
+
+def noop(*args: Any, **kwargs: Any) -> None:
+    """Does nothing: pass it as ``log_request_start`` or ``add_response_request_id_header`` to turn them off."""
+
+
+class RequestIdKeyAlreadySetError(Exception):
+    """The request already had an id when the middleware ran (applied twice?)."""
+
+    def __init__(self, existing_request_id: str) -> None:
+        super().__init__(f"the request already has request id {existing_request_id!r}")
+        self.existing_request_id = existing_request_id
 
 
 class RequestIdMiddleware:
-    """A middleware giving each request an id, for apps that do not use the switch.
+    """A middleware that gives each request an id, for apps that do not use the switch.
 
-    When the server already decided an id (the switch is on), it keeps that one: one
-    request, one id. Otherwise it decides one as the server would (``settings``; by
-    default a fresh id, adopted from the header only from trusted proxies) and sets the
-    context variable, which lasts until the access line because every request has its
-    own task.
+    It sets the ``request_id`` context variable and the request's keys, echoes the id in
+    ``X-Request-Id``, tags Sentry events, logs a ``Processing GET / (module:handler)``
+    line, and turns an unhandled error into a logged 500 carrying the id. When the
+    server's switch is on, the id the server decided is used: one request, one id.
+
+    Hooks, as a keyword argument or by overriding the method of the same name:
+    ``get_request_id(request)`` (None: use ``request_id_factory``),
+    ``log_request_start(request, handler)``, ``add_response_request_id_header(response,
+    req_id)``; and the methods ``before_request``, ``after_request``,
+    ``get_response_for_exception``, ``set_request_keys``, ``setup_sentry_scope``.
     """
 
     __middleware_version__ = 1
+    request_id_header_name: str = "X-Request-Id"
+    log_function_name: bool = True
 
-    def __init__(self, settings: Optional[RequestIdSettings] = None) -> None:
-        if settings is not None and not isinstance(settings, RequestIdSettings):
-            raise TypeError(f"settings must be a RequestIdSettings or None, not {settings!r}")
-        self.settings = settings if settings is not None else RequestIdSettings()
+    def __init__(
+        self,
+        *,
+        request_id_factory: Optional[Callable[[], str]] = None,
+        get_request_id: Optional[Callable[["BaseRequest"], Optional[str]]] = None,
+        log_request_start: Optional[Callable[["BaseRequest", _Handler], None]] = None,
+        log_function_name: Optional[bool] = None,
+        add_response_request_id_header: Optional[Callable[["StreamResponse", str], None]] = None,
+        request_id_header_name: Optional[str] = None,
+        no_fallback_request_id_key: bool = False,
+    ) -> None:
+        for name, value in (
+            ("request_id_factory", request_id_factory),
+            ("get_request_id", get_request_id),
+            ("log_request_start", log_request_start),
+            ("add_response_request_id_header", add_response_request_id_header),
+        ):
+            if value is not None and not callable(value):
+                raise TypeError(f"{name} must be a callable or None, not {value!r}")
+        self.request_id_factory: Callable[[], str] = request_id_factory or generate_request_id
+        if get_request_id is not None:
+            self.get_request_id = get_request_id  # type: ignore[method-assign, assignment]
+        if log_request_start is not None:
+            self.log_request_start = log_request_start  # type: ignore[method-assign, assignment]
+        if add_response_request_id_header is not None:
+            self.add_response_request_id_header = add_response_request_id_header  # type: ignore[method-assign, assignment]
+        if log_function_name is not None:
+            self.log_function_name = log_function_name
+        if request_id_header_name is not None:
+            self.request_id_header_name = request_id_header_name
+        self.no_fallback_request_id_key = no_fallback_request_id_key
 
     async def __call__(self, request: "BaseRequest", handler: _Handler) -> "StreamResponse":
-        if request._state.get(_STATE_KEY) is None:
-            trusted_check = getattr(request.protocol, "_is_peer_trusted", None)
-            trusted = bool(trusted_check()) if trusted_check is not None else False
-            rid = self.settings.choose(request.headers, trusted)
-            request_id.set(rid)
-            bind_request(request, rid, self.settings)
-        return await handler(request)
+        from .web_exceptions import HTTPException
+
+        req_id = self._decide(request)
+        self.before_request(request, req_id)
+        self.log_request_start(request, handler)
+        try:
+            response = await handler(request)
+        except HTTPException as exc:
+            self.add_response_request_id_header(exc, req_id)
+            raise
+        except Exception as exc:
+            _middleware_logger.exception("Error handling request %s %s", request.method, request.path)
+            response = self.get_response_for_exception(request, exc)
+        self.add_response_request_id_header(response, req_id)
+        self.after_request(request, response, req_id)
+        return response
+
+    def _decide(self, request: "BaseRequest") -> str:
+        existing = request.get(REQUEST_ID_KEY) or request.get(_STATE_KEY)
+        if existing is not None:
+            if getattr(request.protocol, "_request_id", None) is None:
+                raise RequestIdKeyAlreadySetError(existing)
+            # The server's switch decided it already; its context variable holds it too.
+            return str(existing)
+        req_id = self.get_request_id(request) or self.request_id_factory()
+        request_id.set(req_id)  # lasts until the access line: the task is the request's alone
+        self.set_request_keys(request, req_id)
+        self.setup_sentry_scope(request, req_id)
+        return req_id
+
+    def get_request_id(self, request: "BaseRequest") -> Optional[str]:
+        """The id to use for ``request``, or None for a fresh one. Validate anything adopted."""
+        return None
+
+    def set_request_keys(self, request: "BaseRequest", req_id: str) -> None:
+        request[REQUEST_ID_KEY] = req_id
+        if not self.no_fallback_request_id_key:
+            request[_STATE_KEY] = req_id
+
+    def setup_sentry_scope(self, request: "BaseRequest", req_id: str) -> None:
+        if "sentry_sdk" in sys.modules:
+            _bind_sentry(req_id)
+
+    def before_request(self, request: "BaseRequest", req_id: str) -> None:
+        """Called with the id set, before the request-start line and the handler."""
+
+    def after_request(self, request: "BaseRequest", response: "StreamResponse", req_id: str) -> None:
+        """Called with the handler's (or the error's) response, before it is returned."""
+
+    def log_request_start(self, request: "BaseRequest", handler: _Handler) -> None:
+        if self.log_function_name:
+            _middleware_logger.info(
+                "Processing %s %s (%s)", request.method, request.path, self.get_function_name(handler)
+            )
+        else:
+            _middleware_logger.info("Processing %s %s", request.method, request.path)
+
+    @staticmethod
+    def get_function_name(handler: Any) -> str:
+        """``module:qualname`` of the handler, looking through functools.partial."""
+        while hasattr(handler, "func"):
+            handler = handler.func
+        module = getattr(handler, "__module__", None) or "?"
+        name = getattr(handler, "__qualname__", None) or getattr(handler, "__name__", None) or repr(handler)
+        return f"{module}:{name}"
+
+    def add_response_request_id_header(self, response: "StreamResponse", req_id: str) -> None:
+        """Echo the id, keeping a header the handler set and skipping prepared responses."""
+        if not response.prepared and self.request_id_header_name not in response.headers:
+            response.headers[self.request_id_header_name] = req_id
+
+    def get_response_for_exception(self, request: "BaseRequest", exc: Exception) -> "StreamResponse":
+        """The response for an unhandled error (already logged): a plain 500."""
+        from .web_response import Response
+
+        return Response(status=500, text="500 Internal Server Error\n\nServer got itself in trouble")
 
     def __repr__(self) -> str:
-        return f"<RequestIdMiddleware {self.settings!r}>"
+        return f"<{self.__class__.__name__} header={self.request_id_header_name!r}>"
 
 
-def request_id_middleware(settings: Optional[RequestIdSettings] = None) -> RequestIdMiddleware:
-    """The middleware of aiohttp-request-id-logging: ``Application(middlewares=[request_id_middleware()])``."""
-    return RequestIdMiddleware(settings)
+def request_id_middleware(
+    *,
+    request_id_factory: Optional[Callable[[], str]] = None,
+    log_function_name: bool = True,
+    log_request_start: bool = True,
+) -> RequestIdMiddleware:
+    """The older spelling: ``Application(middlewares=[request_id_middleware()])``."""
+    return RequestIdMiddleware(
+        request_id_factory=request_id_factory,
+        log_function_name=log_function_name,
+        log_request_start=None if log_request_start else noop,
+    )
 
 
 def _make_access_logger_class() -> type:
@@ -403,7 +549,7 @@ def _make_access_logger_class() -> type:
             if request_id.get() is not None:
                 super().log(request, response, time)
                 return
-            rid = request.get(_STATE_KEY)
+            rid = request.get(REQUEST_ID_KEY) or request.get(_STATE_KEY)
             token = request_id.set(rid)
             try:
                 super().log(request, response, time)

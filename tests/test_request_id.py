@@ -19,6 +19,7 @@ from aiohttp.request_id import (
     REQUEST_ID_KEY,
     RequestIdFilter,
     RequestIdSettings,
+    SequentialRequestIdFactory,
     generate_request_id,
     request_id,
     sequential_request_id_factory,
@@ -131,13 +132,17 @@ def test_generated_ids_are_short_url_safe_and_unambiguous() -> None:
 
 def test_other_factories() -> None:
     assert uuid.UUID(uuid4_request_id()).version == 4
-    next_id = sequential_request_id_factory()
-    first, second = next_id(), next_id()
-    prefix = first.rsplit("-", 1)[0]
-    assert (first, second) == (f"{prefix}-1", f"{prefix}-2")
-    assert sequential_request_id_factory("web1")() == "web1-1"
+    first, second = sequential_request_id_factory(), sequential_request_id_factory()
+    prefix, n = first.rsplit("-", 1)
+    assert second == f"{prefix}-{int(n) + 1}"
+    assert valid_request_id(first)
+    named = SequentialRequestIdFactory("web1")
+    assert (named(), named()) == ("web1-1", "web1-2")
     with pytest.raises(ValueError, match="prefix"):
-        sequential_request_id_factory("bad prefix")
+        SequentialRequestIdFactory("bad prefix")
+    assert len(generate_request_id(7)) == 7
+    with pytest.raises(ValueError, match="length"):
+        generate_request_id(0)
 
 
 @pytest.mark.parametrize("value", [NGINX_ID, str(uuid.uuid4()), "web1-42", "Root=1-65a7:abc.def"])
@@ -388,7 +393,7 @@ async def test_malformed_request_refusal_carries_an_id(serve: Serve, logs: Captu
     assert reply.status == 400
     rid = reply.headers["X-Request-ID"]
     assert valid_request_id(rid)
-    refusals = [r for r in logs.by("aiohttp.server") if "malformed" in r.message]
+    refusals = [r for r in logs.by("aiohttp.server") if r.message.startswith("Refused")]
     assert [r.request_id for r in refusals] == [rid]  # type: ignore[attr-defined]
 
 
@@ -466,7 +471,7 @@ async def test_tasks_started_by_the_handler_inherit_the_id(serve: Serve, logs: C
 
 
 async def test_sequential_factory(serve: Serve) -> None:
-    port = await serve(hello, request_id=RequestIdSettings(factory=sequential_request_id_factory("w1")))
+    port = await serve(hello, request_id=RequestIdSettings(factory=SequentialRequestIdFactory("w1")))
     first, second = await get(port), await get(port)
     assert (first.headers["X-Request-ID"], second.headers["X-Request-ID"]) == ("w1-1", "w1-2")
 
