@@ -9,7 +9,6 @@ handlers. ``AioHTTPTestCase`` does the set-up for unittest-style suites.
 import asyncio
 import contextlib
 import gc
-import ipaddress
 import socket
 import sys
 import warnings
@@ -158,14 +157,7 @@ class BaseTestServer(ABC, Generic[_Request]):
         self.port = int(sock.getsockname()[1])
         if not self.scheme:
             self.scheme = "https" if ssl_context else "http"
-        self._root = URL.build(scheme=self.scheme, host=self._url_host(), port=self.port)
-
-    def _url_host(self) -> str:
-        try:
-            is_v6 = ipaddress.ip_address(self.host).version == 6
-        except ValueError:
-            is_v6 = False
-        return f"[{self.host}]" if is_v6 else self.host
+        self._root = URL.build(scheme=self.scheme, host=self.host, port=self.port)
 
     @abstractmethod
     async def _make_runner(self, **kwargs: Any) -> BaseRunner[_Request]:
@@ -588,6 +580,7 @@ def _make_app_mock() -> Any:
         app.__setitem__.side_effect = store.__setitem__
         app.__contains__.side_effect = store.__contains__
         app.get.side_effect = store.get
+        app.on_response_prepare = []
         return app
     return _Application()
 
