@@ -96,6 +96,11 @@ class StreamWriter(AbstractStreamWriter):
     def protocol(self) -> _WriterProtocol:
         return self._protocol
 
+    @property
+    def started(self) -> bool:
+        """Whether a status line has been serialised (sent or held back) for this message."""
+        return self._pending_headers is not None or self.output_size > 0
+
     def enable_chunking(self) -> None:
         self.chunked = True
 
@@ -197,8 +202,8 @@ class _BrotliCompressor:
         self._obj = brotli.Compressor()
 
     def compress(self, data: bytes) -> bytes:
-        return self._obj.process(data)  # type: ignore[no-any-return]
+        return self._obj.process(data)
 
     def flush(self) -> bytes:
-        return self._obj.finish()  # type: ignore[no-any-return]
+        return self._obj.finish()
 

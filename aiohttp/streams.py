@@ -510,4 +510,4 @@ class DataQueue(Generic[_T]):
         raise EofStream
 
     def __aiter__(self) -> AsyncIterator[_T]:
-        return AsyncStreamIterator(self.read)  # type: ignore[return-value]
+        return AsyncStreamIterator(self.read)

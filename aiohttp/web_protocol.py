@@ -15,13 +15,20 @@ closes, so the client reads the answer instead of a reset.
 
 One timer per connection enforces the timeouts. Rather than re-arming on every event,
 the timer reads the connection's phase when it fires and re-arms itself: waiting for a
-request head (``read_head_timeout`` from the head's first byte, or from connect), idle
-between requests (``keepalive_timeout``), or serving one while the handler waits for
-body bytes (``read_body_timeout`` since the last bytes arrived).
+request head (``read_head_timeout`` from connect for the first request, from the head's
+first byte after that), idle between requests (``keepalive_timeout``), or serving one
+while the handler waits for body bytes (``read_body_timeout`` since the last bytes
+arrived). A stalled head gets a 408 (or a plain close if not one byte came); a stalled
+body gets a 408 unless the response has started, and the handler's read raises
+``RequestTimeout``.
+
+Reading is paused while the current body's buffer is full, or while more than
+``MAX_PIPELINED`` requests wait in the queue; either reason alone keeps it paused.
 """
 
 import asyncio
 import collections
+import contextvars
 import socket
 import time
 import traceback
@@ -149,7 +156,8 @@ class RequestHandler(asyncio.Protocol):
         )
         self.access_logger: Optional[Union[AbstractAccessLogger, AbstractAsyncAccessLogger]]
         if access_log is not None:
-            self.access_logger = access_log_class(access_log, access_log_format)
+            factory: Any = access_log_class  # the async flavour's constructor is the subclass's own
+            self.access_logger = factory(access_log, access_log_format)
         else:
             self.access_logger = None
 
@@ -162,6 +170,7 @@ class RequestHandler(asyncio.Protocol):
         self._lingering = False
         self._upgraded = False
         self._reading_paused = False
+        self._body_paused = False
         self._paused_for_queue = False
         self._write_paused = False
         self._drain_waiter: Optional[asyncio.Future[None]] = None
@@ -171,6 +180,9 @@ class RequestHandler(asyncio.Protocol):
         self._last_data = 0.0
         self._request_count = 0
         self._trusted_cache: Optional[bool] = None
+        self._writer: Optional[StreamWriter] = None
+        # Each request task runs in a copy of this, never in the previous request's context.
+        self._context = contextvars.copy_context()
 
     def __repr__(self) -> str:
         state = "connected" if self.transport is not None else "disconnected"
@@ -195,7 +207,7 @@ class RequestHandler(asyncio.Protocol):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._parser = HttpRequestParser(self, self._loop, **self._parser_args)  # type: ignore[arg-type]
-        self._manager.connection_made(self, transport)
+        self._manager.connection_made(self, self.transport)
         now = self._loop.time()
         self._head_started = now
         self._last_data = now
@@ -254,14 +266,26 @@ class RequestHandler(asyncio.Protocol):
         await asyncio.shield(waiter)
 
     def pause_reading(self) -> None:
-        if not self._reading_paused and self.transport is not None:
-            self._reading_paused = True
-            self.transport.pause_reading()
+        """The body stream's buffer is full (called by StreamReader)."""
+        self._body_paused = True
+        self._update_reading()
 
     def resume_reading(self) -> None:
-        if self._reading_paused and self.transport is not None and not self._paused_for_queue:
-            self._reading_paused = False
-            self.transport.resume_reading()
+        """The body stream has room again."""
+        self._body_paused = False
+        self._update_reading()
+
+    def _update_reading(self) -> None:
+        transport = self.transport
+        if transport is None:
+            return
+        paused = (self._body_paused or self._paused_for_queue) and not self._lingering
+        if paused != self._reading_paused:
+            self._reading_paused = paused
+            if paused:
+                transport.pause_reading()
+            else:
+                transport.resume_reading()
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         transport = self.transport
@@ -280,27 +304,31 @@ class RequestHandler(asyncio.Protocol):
         try:
             messages, upgraded, _tail = parser.feed_data(data)
         except HttpProcessingError as exc:
+            # Answered in turn, after the responses already owed; read nothing more.
             self._queue.append((exc, EMPTY_PAYLOAD))
             self._parser = _DEAD_PARSER
-            self.pause_reading()
+            self._paused_for_queue = True
+            self._update_reading()
         else:
-            for item in messages:
-                self._queue.append(item)
+            if messages:
+                self._queue.extend(messages)
             if upgraded:
                 # We do not switch protocols: answer the request, then close.
                 self._upgraded = True
                 self._force_close = True
-            if parser.in_head and not was_in_head:
-                self._head_started = now
-                if self._read_head_timeout is not None:
-                    self._arm(now + self._read_head_timeout)
-            elif not parser.in_head and messages:
+            if parser.in_head:
+                # A new head began; the first one's clock has run since connect.
+                if messages or self._head_started is None:
+                    self._head_started = now
+                    if self._read_head_timeout is not None:
+                        self._arm(now + self._read_head_timeout)
+            elif messages or was_in_head:
                 self._head_started = None
         if self._task is None and self._queue:
             self._start_next()
         elif len(self._queue) > MAX_PIPELINED and not self._paused_for_queue:
-            self.pause_reading()
             self._paused_for_queue = True
+            self._update_reading()
 
     # -- request tasks --------------------------------------------------
 
@@ -308,11 +336,12 @@ class RequestHandler(asyncio.Protocol):
         message, payload = self._queue.popleft()
         if self._paused_for_queue and len(self._queue) <= MAX_PIPELINED // 2:
             self._paused_for_queue = False
-            self.resume_reading()
+            self._update_reading()
+        context = self._context.copy()
         if isinstance(message, HttpProcessingError):
-            self._task = self._loop.create_task(self._refuse(message))
+            self._task = self._loop.create_task(self._refuse(message), context=context)
         else:
-            self._task = self._loop.create_task(self._serve(message, payload))
+            self._task = self._loop.create_task(self._serve(message, payload), context=context)
 
     def _is_peer_trusted(self) -> bool:
         """Whether the peer may speak for the client (decided once per connection)."""
@@ -336,7 +365,7 @@ class RequestHandler(asyncio.Protocol):
         self._request_count += 1
         manager = self._manager
         manager.requests_count += 1
-        writer = StreamWriter(self, loop)
+        writer = self._writer = StreamWriter(self, loop)
         task = asyncio.current_task()
         assert task is not None and self._request_factory is not None
         request = self._request_factory(message, payload, self, writer, task)
@@ -351,7 +380,7 @@ class RequestHandler(asyncio.Protocol):
             and message.version == HttpVersion11
             and message.headers.get(hdrs.EXPECT, "").lower() == "100-continue"
         ):
-            payload._on_first_wait = writer.send_continue  # type: ignore[attr-defined]
+            payload._on_first_wait = writer.send_continue
         self._current_request = request
         try:
             assert self._request_handler is not None
@@ -363,8 +392,20 @@ class RequestHandler(asyncio.Protocol):
             self._close_transport()
             raise
         except Exception as exc:
-            resp = self._handle_error(request, exc)
-            await self._finish(request, resp, start)
+            transport = self.transport
+            if (
+                self._lingering
+                or transport is None
+                or transport.is_closing()
+                or exc is payload.exception()
+            ):
+                # The client went away mid-body, or was already answered (a stalled body's
+                # 408): nobody is left to read a 500, and it is not a server error.
+                self._force_close = True
+                self.logger.debug("Request %s %s ended with its connection: %r", request.method, request.path, exc)
+            else:
+                resp = self._handle_error(request, exc)
+                await self._finish(request, resp, start)
         else:
             if not isinstance(resp, StreamResponse):
                 err = TypeError(
@@ -394,6 +435,11 @@ class RequestHandler(asyncio.Protocol):
 
     async def _finish(self, request: BaseRequest, resp: StreamResponse, start: float) -> None:
         """Send ``resp`` (unless the handler already finished it) and write the access line."""
+        if self._lingering:
+            return  # already answered (a stalled body's 408); nothing more goes out
+        payload = request._payload
+        if not payload.is_eof() and not self._force_close:
+            self._force_close = self._unread_body_too_costly(request, payload)
         if self._force_close or self._closing:
             resp.force_close()
         try:
@@ -418,9 +464,23 @@ class RequestHandler(asyncio.Protocol):
         if not resp.keep_alive:
             self._force_close = True
         await self._log_access(request, resp, loop_time=self._loop.time() - start)
-        payload = request._payload
         if not self._force_close and not payload.is_eof():
             await self._drain_unread_body(payload)
+
+    @staticmethod
+    def _unread_body_too_costly(request: BaseRequest, payload: StreamReader) -> bool:
+        """Whether to close rather than read the rest of an unread body after the response.
+
+        Closing is the answer when the client still waits for ``100 Continue`` (it may
+        never send the body) or when more than MAX_LINGER_BODY bytes are still to come.
+        """
+        if payload._on_first_wait is not None:
+            payload._on_first_wait = None  # a final status is going out: no 100 after it
+            return True
+        declared = request._message.headers.get(hdrs.CONTENT_LENGTH)
+        if declared is not None and declared.isdigit():
+            return int(declared) - payload.total_bytes > MAX_LINGER_BODY
+        return False
 
     async def _log_access(self, request: BaseRequest, resp: StreamResponse, loop_time: float) -> None:
         access_logger = self.access_logger
@@ -450,6 +510,12 @@ class RequestHandler(asyncio.Protocol):
 
     def _next_or_idle(self) -> None:
         self._task = None
+        self._writer = None
+        if self._lingering:
+            return  # the lingering timer closes the connection
+        if self._body_paused:
+            self._body_paused = False  # that body is finished with; the next one starts unpaused
+            self._update_reading()
         if self._force_close or self.transport is None:
             if self._queue and not isinstance(self._queue[0][0], HttpProcessingError):
                 self._queue.clear()
@@ -491,8 +557,17 @@ class RequestHandler(asyncio.Protocol):
     async def _refuse(self, exc: HttpProcessingError) -> None:
         """Answer a protocol error with its status, then linger and close."""
         self._decide_request_id(None)
+        self._task = None
+        self._queue.clear()
+        self._send_refusal(exc)
+
+    def _send_refusal(self, exc: HttpProcessingError, echo: Optional[tuple[str, str]] = None) -> None:
+        """Log (rate-limited), write the error response with ``Connection: close``, linger.
+
+        ``echo`` is the request-id header to send; by default the current context's id.
+        """
         status = exc.code or 400
-        _refusals.log(self.logger, "Refused a malformed request from %s: %s %s", self._peer_text(), status, exc.message)
+        _refusals.log(self.logger, "Refused a request from %s: %s %s", self._peer_text(), status, exc.message)
         reason = REASONS.get(status, "Bad Request")
         body = f"{status}: {reason}\n".encode()
         lines = [
@@ -503,14 +578,15 @@ class RequestHandler(asyncio.Protocol):
             f"Date: {http_date()}",
             f"Server: {SERVER_SOFTWARE}",
         ]
-        rid = request_id.get()
-        if rid is not None and self._request_id is not None and self._request_id.response_header:
-            lines.append(f"{self._request_id.response_header}: {rid}")
+        if echo is None:
+            rid = request_id.get()
+            if rid is not None and self._request_id is not None and self._request_id.response_header:
+                echo = (self._request_id.response_header, rid)
+        if echo is not None:
+            lines.append(f"{echo[0]}: {echo[1]}")
         if exc.headers:
             lines.extend(f"{k}: {v}" for k, v in exc.headers.items() if "\r" not in v and "\n" not in v)
         transport = self.transport
-        self._task = None
-        self._queue.clear()
         if transport is None or transport.is_closing():
             return
         transport.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
@@ -529,10 +605,7 @@ class RequestHandler(asyncio.Protocol):
             return
         self._lingering = True
         self._force_close = True
-        if self._reading_paused:
-            self._reading_paused = False
-            self._paused_for_queue = False
-            transport.resume_reading()
+        self._update_reading()
         if transport.can_write_eof():
             try:
                 transport.write_eof()
@@ -590,13 +663,23 @@ class RequestHandler(asyncio.Protocol):
             if not payload.is_eof() and payload._waiter is not None:
                 deadline = self._last_data + body_timeout
                 if now >= deadline:
-                    self.logger.info("Closing a connection whose request body stalled for %ss", body_timeout)
-                    payload.set_exception(TimeoutError("Request body read timed out"))
-                    self._timeout_refusal(got_bytes=True)
+                    self._body_stalled(payload)
                     return
                 self._arm(deadline)
                 return
         self._arm(now + body_timeout)
+
+    def _body_stalled(self, payload: StreamReader) -> None:
+        """The handler waited ``read_body_timeout`` for body bytes: 408 (if we still can), close."""
+        exc = RequestTimeout(message="Request body read timed out")
+        writer = self._writer
+        if writer is not None and writer.started:
+            _refusals.log(self.logger, "Closed a connection from %s: request body stalled", self._peer_text())
+            self._close_transport()
+        else:
+            request = self._current_request
+            self._send_refusal(exc, request._echo_header if request is not None else None)
+        payload.set_exception(exc)
 
     def _timeout_refusal(self, got_bytes: bool) -> None:
         transport = self.transport
@@ -606,7 +689,9 @@ class RequestHandler(asyncio.Protocol):
             transport.close()  # a connection that never sent a byte gets no answer
             return
         self._queue.clear()
-        self._task = self._loop.create_task(self._refuse(RequestTimeout(message="Request Timeout")))
+        self._task = self._loop.create_task(
+            self._refuse(RequestTimeout(message="Request Timeout")), context=self._context.copy()
+        )
 
     # -- shutdown ----------------------------------------------------------
 
