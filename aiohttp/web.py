@@ -35,17 +35,78 @@ from .web_server import Server
 # --- application layer (routing, apps, middlewares, static files) ---
 # Names from web_app, web_urldispatcher, web_routedef, web_middlewares and
 # web_fileresponse are imported below this line.
+from .web_app import AppKey, Application, CleanupError
 from .web_fileresponse import FileResponse
+from .web_middlewares import middleware, normalize_path_middleware
+from .web_routedef import (
+    AbstractRouteDef,
+    RouteDef,
+    RouteTableDef,
+    StaticDef,
+    delete,
+    get,
+    head,
+    options,
+    patch,
+    post,
+    put,
+    route,
+    static,
+    view,
+)
+from .web_urldispatcher import (
+    AbstractResource,
+    AbstractRoute,
+    DynamicResource,
+    PlainResource,
+    PrefixedSubAppResource,
+    Resource,
+    ResourceRoute,
+    StaticResource,
+    UrlDispatcher,
+    UrlMappingMatchInfo,
+    View,
+)
 
 if TYPE_CHECKING:
     from ssl import SSLContext
-
-    from .web_app import Application
 else:
     SSLContext = Any
 
 __all__ = [
     *_exceptions_all,
+    # application layer
+    "AbstractResource",
+    "AbstractRoute",
+    "AbstractRouteDef",
+    "AppKey",
+    "Application",
+    "CleanupError",
+    "DynamicResource",
+    "PlainResource",
+    "PrefixedSubAppResource",
+    "Resource",
+    "ResourceRoute",
+    "RouteDef",
+    "RouteTableDef",
+    "StaticDef",
+    "StaticResource",
+    "UrlDispatcher",
+    "UrlMappingMatchInfo",
+    "View",
+    "delete",
+    "get",
+    "head",
+    "middleware",
+    "normalize_path_middleware",
+    "options",
+    "patch",
+    "post",
+    "put",
+    "route",
+    "static",
+    "view",
+    # server core
     "AccessLogger",
     "AppRunner",
     "BaseRequest",
@@ -92,9 +153,10 @@ async def _run_app(
     if asyncio.iscoroutine(app):
         app = await app
     runner = AppRunner(app, **runner_kwargs)  # type: ignore[arg-type]
-    await runner.setup()
     sites: list[BaseSite] = []
     try:
+        # Inside the try: a failing on_startup still cleans up what it set up.
+        await runner.setup()
         if host is not None:
             hosts = [host] if isinstance(host, str) else list(host)
             for h in hosts:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from ssl import SSLContext
 
     from .web_app import Application
-    from .web_request import BaseRequest
+    from .web_request import BaseRequest, Request  # noqa: F401 - used in a string below
 else:
     SSLContext = Any
 
@@ -63,7 +63,7 @@ class BaseSite(ABC):
         self._runner = runner
         self._ssl_context = ssl_context
         self._backlog = backlog
-        self._server: Optional[asyncio.AbstractServer] = None
+        self._server: Optional[asyncio.Server] = None
 
     @property
     @abstractmethod
