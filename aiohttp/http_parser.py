@@ -160,7 +160,11 @@ class HttpRequestParser:
     # -- public ------------------------------------------------------------
 
     def feed_data(self, data: bytes) -> tuple[list[tuple[RawRequestMessage, StreamReader]], bool, bytes]:
-        """Parse ``data``; return completed messages, whether upgraded, and unparsed tail."""
+        """Parse ``data``; return completed messages, whether upgraded, and unparsed tail.
+
+        On a protocol error this raises; messages completed earlier in the same ``data``
+        are then waiting in ``take_messages()``, and a body in progress is failed.
+        """
         if self._upgraded:
             return [], True, data
         if self.in_head:
@@ -171,24 +175,29 @@ class HttpRequestParser:
         except httptools.HttpParserUpgrade as exc:
             self._upgraded = True
             offset = exc.args[0] if exc.args and isinstance(exc.args[0], int) else len(data)
-            return self._take_messages(), True, data[offset:]
-        except httptools.HttpParserCallbackError:
-            assert self._error is not None
-            raise self._error from None
-        except httptools.HttpParserInvalidMethodError:
-            raise BadStatusLine(error="Invalid method") from None
-        except httptools.HttpParserInvalidURLError:
-            raise BadHttpMessage("Invalid request target") from None
+            return self.take_messages(), True, data[offset:]
         except httptools.HttpParserError as exc:
-            if self._error is not None:
-                raise self._error from None
-            text = str(exc)
-            if "HTTP version" in text or "PRI" in text:  # PRI: the HTTP/2 connection preface
-                raise HttpVersionNotSupported(message="HTTP Version Not Supported") from None
-            raise BadHttpMessage(text) from None
+            error = self._translate(exc)
+            payload = self._payload
+            if payload is not None and not payload.is_eof():
+                payload.set_exception(error)
+            raise error from None
         if self.in_head:
             self._check_unfinished_head(data)
-        return self._take_messages(), False, b""
+        return self.take_messages(), False, b""
+
+    def _translate(self, exc: Exception) -> BadHttpMessage:
+        """Our exception for an httptools one (the callbacks' own if they raised)."""
+        if self._error is not None:
+            return self._error
+        if isinstance(exc, httptools.HttpParserInvalidMethodError):
+            return BadStatusLine(error="Invalid method")
+        if isinstance(exc, httptools.HttpParserInvalidURLError):
+            return BadHttpMessage("Invalid request target")
+        text = str(exc)
+        if "HTTP version" in text or "PRI" in text:  # PRI: the HTTP/2 connection preface
+            return HttpVersionNotSupported(message="HTTP Version Not Supported")
+        return BadHttpMessage(text)
 
     def feed_eof(self) -> None:
         """The peer closed: fail a body still being received."""
@@ -206,7 +215,8 @@ class HttpRequestParser:
         if not self._raw_headers and data.endswith(b"\n") and self._parser.get_http_version() == "0.0":
             self._fail(BadHttpMessage("HTTP/0.9 is not supported"))
 
-    def _take_messages(self) -> list[tuple[RawRequestMessage, StreamReader]]:
+    def take_messages(self) -> list[tuple[RawRequestMessage, StreamReader]]:
+        """Messages completed and not yet handed out."""
         messages = self._messages
         if messages:
             self._messages = []

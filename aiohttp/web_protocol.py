@@ -305,6 +305,7 @@ class RequestHandler(asyncio.Protocol):
             messages, upgraded, _tail = parser.feed_data(data)
         except HttpProcessingError as exc:
             # Answered in turn, after the responses already owed; read nothing more.
+            self._queue.extend(parser.take_messages())
             self._queue.append((exc, EMPTY_PAYLOAD))
             self._parser = _DEAD_PARSER
             self._paused_for_queue = True

@@ -377,10 +377,21 @@ def test_http2_preface_gets_505(loop: asyncio.AbstractEventLoop) -> None:
     assert refusal(loop, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").code == 505
 
 
-def test_a_refusal_after_good_messages_still_raises(loop: asyncio.AbstractEventLoop) -> None:
+def test_messages_before_a_refusal_are_kept(loop: asyncio.AbstractEventLoop) -> None:
     parser = make_parser(loop)
     with pytest.raises(BadHttpMessage):
         parser.feed_data(b"GET /ok HTTP/1.1\r\nHost: h\r\n\r\nGET /bad HTTP/1.1\r\n\r\n")
+    assert [m.path for m, _ in parser.take_messages()] == ["/ok"]
+
+
+def test_broken_chunk_fails_the_body_in_progress(loop: asyncio.AbstractEventLoop) -> None:
+    parser = make_parser(loop)
+    [(_, payload)], _, _ = parser.feed_data(
+        b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"
+    )
+    with pytest.raises(BadHttpMessage) as info:
+        parser.feed_data(b"zz\r\n")
+    assert payload.exception() is info.value
 
 
 # -- limits ----------------------------------------------------------------------
