@@ -43,6 +43,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from .abc import AbstractAccessLogger, AbstractAsyncAccessLogger
+from .log import server_logger
 from .web_log import AccessLogger
 from .web_runner import AppRunner, BaseRunner, ServerRunner, SockSite
 
@@ -406,6 +407,8 @@ class GunicornWebWorker(base.Worker):
             target: dict[str, Any] = runner._web_server._kwargs
         else:
             target = runner._kwargs
+        if target.get("logger") is server_logger:
+            del target["logger"]  # the server's default, not the app's choice
         for key, value in self._settings().items():
             if key not in target:
                 target[key] = value
