@@ -214,6 +214,7 @@ def main(argv: list[str]) -> int:
     run_dir = RESULTS_DIR / time.strftime("run-%Y%m%d-%H%M%S")
     run_dir.mkdir(parents=True, exist_ok=True)
     prune_runs(keep=3)
+    started, load_before = time.monotonic(), report.load_average()
     try:
         wrk_path = wrk.ensure_wrk(log)
         stacks = [OURS, REAL] + ([STARLETTE] if settings.starlette else [])
@@ -253,7 +254,13 @@ def main(argv: list[str]) -> int:
                     run_dir,
                     results,
                 )
-        machine = report.machine_info(wrk.wrk_version(wrk_path), versions, cpus[0] is not None)
+        machine = report.machine_info(
+            wrk.wrk_version(wrk_path),
+            versions,
+            cpus[0] is not None,
+            load_before,
+            time.monotonic() - started,
+        )
         table = report.render(results, settings, machine)
     except KeyboardInterrupt:
         log("interrupted: servers stopped")

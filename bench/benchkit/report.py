@@ -64,7 +64,21 @@ class Cell:
 Results = dict[str, dict[str, dict[str, Cell]]]
 
 
-def machine_info(wrk_version: str, versions: dict[str, dict[str, str]], pinned: bool) -> dict:
+def load_average() -> str:
+    """The 1-minute load average: other work on the machine shows up in the numbers."""
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except (OSError, IndexError):
+        return "?"
+
+
+def machine_info(
+    wrk_version: str,
+    versions: dict[str, dict[str, str]],
+    pinned: bool,
+    load_before: str,
+    elapsed_s: float,
+) -> dict:
     cpu = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -90,6 +104,8 @@ def machine_info(wrk_version: str, versions: dict[str, dict[str, str]], pinned: 
         "pinned": pinned,
         "commit": _git_commit(),
         "versions": versions,
+        "load": f"{load_before} before, {load_average()} after",
+        "elapsed": f"{elapsed_s / 60:.1f} min",
     }
 
 
@@ -257,6 +273,8 @@ def _render_machine(machine: dict, settings: Settings) -> str:
         f"- CPU: {machine['cpu']}, {machine['cores']} cores available; {machine['memory']} RAM",
         f"- Linux {machine['kernel']}, Python {machine['python']}, {machine['wrk']}",
         f"- {pin}",
+        f"- 1-minute load average {machine['load']} the run ({machine['elapsed']}); "
+        "anything above ~1 means other work shared the CPUs",
     ]
     for key, info in machine["versions"].items():
         shown = ", ".join(f"{k} {v}" for k, v in info.items() if k not in ("aiohttp_file",))
