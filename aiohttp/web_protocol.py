@@ -338,6 +338,8 @@ class RequestHandler(asyncio.Protocol):
         if self._paused_for_queue and len(self._queue) <= MAX_PIPELINED // 2:
             self._paused_for_queue = False
             self._update_reading()
+        if not payload.is_eof() and self._read_body_timeout is not None:
+            self._arm(self._loop.time() + self._read_body_timeout)  # the body is still coming
         context = self._context.copy()
         if isinstance(message, HttpProcessingError):
             self._task = self._loop.create_task(self._refuse(message), context=context)

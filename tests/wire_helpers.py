@@ -34,7 +34,11 @@ async def _hello(request: web.BaseRequest) -> web.StreamResponse:
 
 @contextlib.asynccontextmanager
 async def serve(
-    handler: Optional[Handler] = None, *, shutdown_timeout: float = 5.0, **kwargs: Any
+    handler: Optional[Handler] = None,
+    *,
+    shutdown_timeout: float = 5.0,
+    backlog: int = 128,
+    **kwargs: Any,
 ) -> AsyncIterator[Served]:
     """Run ``handler`` (default: echo method, path and body size) on 127.0.0.1."""
     inner = handler or _hello
@@ -49,7 +53,7 @@ async def serve(
     server = web.Server(counted, **kwargs)
     runner = web.ServerRunner(server, shutdown_timeout=shutdown_timeout)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=backlog)
     await site.start()
     served = Served(site.port, server, runner)
     try:
