@@ -271,7 +271,7 @@ def _build_chain(handler: Handler, apps: Sequence["Application"]) -> Handler:
 class Application(MutableMapping[Union[str, AppKey[Any]], Any]):
     """A web application: a router, middlewares, signals and a state mapping."""
 
-    __slots__ = tuple(_ATTRS) + ("__weakref__",)
+    ATTRS = _ATTRS
 
     def __init__(
         self,
