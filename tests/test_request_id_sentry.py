@@ -1,8 +1,13 @@
 """Sentry events captured while a request runs carry its id as the ``request_id`` tag."""
 
 import asyncio
+import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +20,7 @@ from sentry_sdk.envelope import Envelope  # noqa: E402
 from sentry_sdk.transport import Transport  # noqa: E402
 
 log = logging.getLogger("payments")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class InMemory(Transport):
@@ -128,3 +134,73 @@ async def test_middleware_mode_tags_events_too(events: list[dict[str, Any]]) -> 
         await runner.cleanup()
     (event,) = events
     assert tag(event) == rid
+
+
+SENTRY_AIOHTTP_APP = """
+import asyncio, json, sys
+import sentry_sdk
+from sentry_sdk.integrations.aiohttp import AioHttpIntegration
+from sentry_sdk.transport import Transport
+
+events = []
+
+class InMemory(Transport):
+    def capture_envelope(self, envelope):
+        event = envelope.get_event()
+        if event is not None:
+            events.append(event)
+
+sentry_sdk.init(dsn="http://public@127.0.0.1:9/1", transport=InMemory)  # aiohttp integration auto-enabled
+from aiohttp import web
+
+async def hello(request):
+    sentry_sdk.capture_message("hello")
+    return web.Response(text="ok")
+
+async def boom(request):
+    raise RuntimeError("boom")
+
+async def main():
+    app = web.Application()
+    app.router.add_get("/", hello)
+    app.router.add_get("/boom", boom)
+    runner = web.AppRunner(app, request_id=True)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    ids = {}
+    for path in ("/", "/boom"):
+        reader, writer = await asyncio.open_connection("127.0.0.1", site.port)
+        writer.write(f"GET {path} HTTP/1.1\\r\\nHost: shop\\r\\nConnection: close\\r\\n\\r\\n".encode())
+        head = (await asyncio.wait_for(reader.read(), 10)).decode("latin-1").lower()
+        writer.close()
+        ids[path] = head.split("x-request-id: ")[1].split("\\r\\n")[0]
+    await runner.cleanup()
+    return ids
+
+ids = asyncio.run(main())
+enabled = sentry_sdk.get_client().get_integration(AioHttpIntegration) is not None
+print(json.dumps({"enabled": enabled, "ids": ids, "events": [
+    {"tag": e.get("tags", {}).get("request_id"), "transaction": e.get("transaction")} for e in events
+]}))
+"""
+
+
+def _has_client_tracing() -> bool:
+    import aiohttp
+
+    return hasattr(aiohttp, "TraceConfig")
+
+
+@pytest.mark.skipif(not _has_client_tracing(), reason="sentry's aiohttp integration imports aiohttp.TraceConfig")
+def test_sentrys_own_aiohttp_integration_keeps_the_tag(tmp_path: Path) -> None:
+    script = tmp_path / "sentry_app.py"
+    script.write_text(SENTRY_AIOHTTP_APP)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["enabled"]
+    by_transaction = {e["transaction"]: e["tag"] for e in result["events"]}
+    assert by_transaction["__main__.hello"] == result["ids"]["/"]
+    assert by_transaction["__main__.boom"] == result["ids"]["/boom"]
