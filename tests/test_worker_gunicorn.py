@@ -26,6 +26,7 @@ from worker_apps.harness import (
     free_port,
     read_reply,
     request,
+    wait_for_line,
     wait_gone,
 )
 
@@ -93,17 +94,17 @@ def test_serves_on_a_systemd_activated_socket(tmp_path: Path) -> None:
     "app", ["webapp:app", "webapp:create_app", "webapp:create_app_async", "webapp:create_runner"]
 )
 def test_serves_every_kind_of_app_with_gunicorns_settings(tmp_path: Path, app: str) -> None:
-    with Gunicorn(tmp_path, app, "--access-logfile", "access.log", "--keepalive", "1") as g:
+    with Gunicorn(tmp_path, app, "--access-logfile", "access.log", "--keep-alive", "1") as g:
         assert g.wait_ready().status == 200
         with connect(g.address) as sock:
             sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             assert read_reply(sock).status == 200
             assert sock.recv(1) == b""  # gunicorn's keepalive (1 s) closed the idle connection
-        assert '"GET / HTTP/1.1" 200' in (tmp_path / "access.log").read_text()
+        wait_for_line(tmp_path / "access.log", '"GET / HTTP/1.1" 200')
 
 
 def test_a_factory_made_runner_gets_gunicorns_settings(tmp_path: Path) -> None:
-    with Gunicorn(tmp_path, "lowlevel:make_runner_with_options", "--keepalive", "1") as g:
+    with Gunicorn(tmp_path, "lowlevel:make_runner_with_options", "--keep-alive", "1") as g:
         g.wait_ready()
         with connect(g.address) as sock:
             sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -157,10 +158,10 @@ def test_default_access_log_format_becomes_aiohttps(tmp_path: Path) -> None:
     with Gunicorn(tmp_path, LOWLEVEL, "--access-logfile", "access.log") as g:
         g.wait_ready()
         request(g.address, "/?q=1", headers="Referer: http://r/\r\nUser-Agent: probe/1\r\n")
-    lines = (tmp_path / "access.log").read_text().splitlines()
+        line = wait_for_line(tmp_path / "access.log", "q=1")
     assert re.fullmatch(
         r'- \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "GET /\?q=1 HTTP/1.1" 200 \d+ "http://r/" "probe/1"',
-        lines[-1],
+        line,
     )
 
 
@@ -173,7 +174,7 @@ def test_every_aiohttp_atom_in_gunicorns_access_log(tmp_path: Path) -> None:
     ) as g:
         pid = pid_of(g.wait_ready().text)
         request(g.address, "/x", headers="User-Agent: probe/1\r\n")
-    line = (tmp_path / "access.log").read_text().splitlines()[-1]
+        line = wait_for_line(tmp_path / "access.log", "GET /x")
     assert re.fullmatch(
         rf'127\.0\.0\.1 \[[^]]+\] "GET /x HTTP/1.1" 200 \d+ \d+ \d+\.\d{{6}} \d+ <{pid}> '
         r'"probe/1" "text/plain; charset=utf-8" from-env %',
@@ -189,7 +190,7 @@ def test_gunicorn_style_atoms_are_translated(tmp_path: Path) -> None:
     ) as g:
         pid = pid_of(g.wait_ready().text)
         request(g.address, "/y", headers="X-Trace: t-1\r\nUser-Agent: ua\r\n")
-    line = (tmp_path / "access.log").read_text().splitlines()[-1]
+        line = wait_for_line(tmp_path / "access.log", "GET /y")
     assert re.fullmatch(rf'127\.0\.0\.1 - \[[^]]+\] "GET /y HTTP/1.1" 200 \d+ "-" "ua" <{pid}> t-1 \d+\.\d{{6}}', line), line
 
 
@@ -206,7 +207,7 @@ def test_warns_when_keepalive_is_shorter_than_nginxs(tmp_path: Path) -> None:
     with Gunicorn(tmp_path, LOWLEVEL) as g:
         g.wait_ready()
         g.wait_for_log(r"keepalive is 2s, shorter than nginx's default upstream keepalive_timeout")
-    with Gunicorn(tmp_path, LOWLEVEL, "--keepalive", "75") as g:
+    with Gunicorn(tmp_path, LOWLEVEL, "--keep-alive", "75") as g:
         g.wait_ready()
         assert "shorter than nginx" not in g.logs().split("Starting gunicorn")[-1]
 
