@@ -19,10 +19,10 @@ from .test_utils import (
     RawTestServer,
     TestClient,
     TestServer,
-    _is_application,
     loop_context,
     unused_port,
 )
+from .web_app import Application
 
 #: Upper bound for a single coroutine test, so that a hung test cannot hang the run.
 COROUTINE_TEST_TIMEOUT = 120.0
@@ -215,7 +215,7 @@ def aiohttp_client(
         server_kwargs: Optional[dict[str, Any]] = None,
         **kwargs: Any,
     ) -> TestClient[Any]:
-        if _is_application(__param):
+        if isinstance(__param, Application):
             server: BaseTestServer[Any] = TestServer(__param, **(server_kwargs or {}))
         elif isinstance(__param, BaseTestServer):
             server = __param

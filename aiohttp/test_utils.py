@@ -30,18 +30,17 @@ from .http_parser import RawRequestMessage
 from .http_writer import HttpVersion, HttpVersion11
 from .streams import EMPTY_PAYLOAD, StreamReader
 from .typedefs import LooseHeaders, StrOrURL
+from .web_app import Application
 from .web_request import BaseRequest, Request
 from .web_response import StreamResponse
 from .web_runner import AppRunner, BaseRunner, ServerRunner, SockSite
 from .web_server import Server
+from .web_urldispatcher import UrlMappingMatchInfo
 
 if TYPE_CHECKING:
     from ssl import SSLContext
-
-    from .web_app import Application
 else:
     SSLContext = Any
-    Application = Any
 
 __all__ = (
     "AioHTTPTestCase",
@@ -98,14 +97,6 @@ def unused_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _is_application(obj: object) -> bool:
-    try:
-        from .web_app import Application as _Application
-    except ImportError:  # the application layer is not there: nothing is one
-        return False
-    return isinstance(obj, _Application)
 
 
 # -- test servers ----------------------------------------------------------------
@@ -231,14 +222,14 @@ class TestServer(BaseTestServer[Request]):
 
     def __init__(
         self,
-        app: "Application",
+        app: Application,
         *,
         scheme: str = "",
         host: str = "127.0.0.1",
         port: Optional[int] = None,
         **kwargs: Any,
     ) -> None:
-        if not _is_application(app):
+        if not isinstance(app, Application):
             raise TypeError(f"app must be a web.Application, not {app!r}")
         self.app = app
         super().__init__(scheme=scheme, host=host, port=port, **kwargs)
@@ -285,13 +276,13 @@ class TestClient(Generic[_Request]):
 
     def __init__(
         self,
-        server: Union[BaseTestServer[_Request], "Application"],
+        server: Union[BaseTestServer[_Request], Application],
         *,
         cookie_jar: Optional[AbstractCookieJar] = None,
         loop: Optional[asyncio.AbstractEventLoop] = None,
         **kwargs: Any,
     ) -> None:
-        if _is_application(server):
+        if isinstance(server, Application):
             server = cast(BaseTestServer[_Request], TestServer(server))
         if not isinstance(server, BaseTestServer):
             raise TypeError(
@@ -328,7 +319,7 @@ class TestClient(Generic[_Request]):
         return self._server
 
     @property
-    def app(self) -> Optional["Application"]:
+    def app(self) -> Optional[Application]:
         """The Application under test, or None for a RawTestServer."""
         return getattr(self._server, "app", None)
 
@@ -420,11 +411,11 @@ class AioHTTPTestCase(IsolatedAsyncioTestCase):
     Override ``get_application()``; ``asyncSetUp``/``asyncTearDown`` overrides must call super.
     """
 
-    async def get_application(self) -> "Application":
+    async def get_application(self) -> Application:
         """Return the web.Application to test; every subclass overrides this."""
         raise RuntimeError("Did you forget to define get_application()?")
 
-    async def get_server(self, app: "Application") -> TestServer:
+    async def get_server(self, app: Application) -> TestServer:
         """The TestServer that serves ``app``; override to pass options."""
         return TestServer(app)
 
@@ -531,60 +522,6 @@ def make_mocked_coro(return_value: Any = sentinel, raise_exception: Any = sentin
     return mock.Mock(wraps=mock_coro)
 
 
-class _MockMatchInfo(dict[str, str]):
-    """Stands in for UrlMappingMatchInfo until the router module is there."""
-
-    def __init__(self, match_dict: dict[str, str], app: Any) -> None:
-        super().__init__(match_dict)
-        self.route = mock.Mock()
-        self._apps = [app]
-        self._current_app = app
-        self.http_exception = None
-
-    @property
-    def apps(self) -> tuple[Any, ...]:
-        return tuple(self._apps)
-
-    @property
-    def current_app(self) -> Any:
-        return self._current_app
-
-    def add_app(self, app: Any) -> None:
-        self._apps.insert(0, app)
-        self._current_app = app
-
-    def get_info(self) -> dict[str, Any]:
-        return {}
-
-    def freeze(self) -> None:
-        pass
-
-
-def _make_match_info(match_dict: dict[str, str], app: Any) -> Any:
-    try:
-        from .web_urldispatcher import UrlMappingMatchInfo
-    except ImportError:
-        return _MockMatchInfo(match_dict, app)
-    match_info = UrlMappingMatchInfo(match_dict, mock.Mock())
-    match_info.add_app(app)
-    return match_info
-
-
-def _make_app_mock() -> Any:
-    try:
-        from .web_app import Application as _Application
-    except ImportError:
-        app = mock.MagicMock()
-        store: dict[Any, Any] = {}
-        app.__getitem__.side_effect = store.__getitem__
-        app.__setitem__.side_effect = store.__setitem__
-        app.__contains__.side_effect = store.__contains__
-        app.get.side_effect = store.get
-        app.on_response_prepare = []
-        return app
-    return _Application()
-
-
 def _make_transport(sslcontext: Optional[SSLContext]) -> Any:
     transport = mock.Mock()
     extra = {"sslcontext": sslcontext, "peername": ("127.0.0.1", 0)}
@@ -601,7 +538,7 @@ def make_mocked_request(
     match_info: Any = sentinel,
     version: HttpVersion = HttpVersion11,
     closing: bool = False,
-    app: Optional["Application"] = None,
+    app: Optional[Application] = None,
     writer: Any = sentinel,
     protocol: Any = sentinel,
     transport: Any = sentinel,
@@ -641,7 +578,7 @@ def make_mocked_request(
         URL(path),
     )
     if app is None:
-        app = _make_app_mock()
+        app = Application()
     if transport is sentinel:
         transport = _make_transport(sslcontext)
     if protocol is sentinel:
@@ -667,5 +604,6 @@ def make_mocked_request(
         client_max_size=client_max_size,
     )
     match_dict = {} if match_info is sentinel else dict(match_info)
-    req._match_info = _make_match_info(match_dict, app)
+    req._match_info = UrlMappingMatchInfo(match_dict, mock.Mock())
+    req._match_info.add_app(app)
     return req

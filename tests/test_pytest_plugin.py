@@ -17,15 +17,6 @@ USER_SUITE = Path(__file__).resolve().parent / "user_suite"
 #: Upper bound for one pytest subprocess.
 RUN_TIMEOUT = 60
 
-try:
-    from aiohttp.web_app import Application  # noqa: F401
-
-    HAS_APP = True
-except ImportError:
-    HAS_APP = False
-
-needs_app = pytest.mark.skipif(not HAS_APP, reason="web.Application has not landed yet")
-
 
 @pytest.fixture
 def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
@@ -48,21 +39,18 @@ def copy_suite(pytester: pytest.Pytester, name: str) -> None:
 # -- the user suite, unchanged ---------------------------------------------------------
 
 
-@needs_app
 def test_user_suite_with_the_fixtures_passes(suite: pytest.Pytester) -> None:
     copy_suite(suite, "fixtures")
     result = run(suite)
     result.assert_outcomes(passed=13)
 
 
-@needs_app
 def test_user_suite_unittest_style_passes(suite: pytest.Pytester) -> None:
     copy_suite(suite, "unittest")
     result = run(suite)
     result.assert_outcomes(passed=4)
 
 
-@needs_app
 def test_user_suite_unittest_style_passes_under_plain_unittest(suite: pytest.Pytester) -> None:
     copy_suite(suite, "unittest")
     result = suite.run(
@@ -72,14 +60,12 @@ def test_user_suite_unittest_style_passes_under_plain_unittest(suite: pytest.Pyt
     result.stderr.fnmatch_lines(["Ran 4 tests*", "OK"])
 
 
-@needs_app
 def test_user_suite_mocked_requests_pass(suite: pytest.Pytester) -> None:
     copy_suite(suite, "mocked_request")
     result = run(suite)
     result.assert_outcomes(passed=4)
 
 
-@needs_app
 def test_user_suite_framework_agnostic_passes_without_the_plugin(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

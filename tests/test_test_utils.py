@@ -27,14 +27,7 @@ from aiohttp.test_utils import (
     unused_port,
 )
 
-try:
-    from aiohttp.web_app import Application  # noqa: F401
-
-    HAS_APP = True
-except ImportError:
-    HAS_APP = False
-
-needs_app = pytest.mark.skipif(not HAS_APP, reason="web.Application has not landed yet")
+SESSION = web.AppKey("SESSION", str)
 
 
 async def echo(request: web.BaseRequest) -> web.Response:
@@ -45,7 +38,7 @@ async def echo(request: web.BaseRequest) -> web.Response:
     )
 
 
-def make_app() -> Any:
+def make_app() -> web.Application:
     app = web.Application()
 
     async def hello(request: web.Request) -> web.Response:
@@ -229,7 +222,6 @@ def test_framework_agnostic_use_with_loop_context() -> None:
 # -- with an Application ------------------------------------------------------------
 
 
-@needs_app
 async def test_test_server_runs_an_application() -> None:
     app = make_app()
     async with TestClient(TestServer(app)) as client:
@@ -238,7 +230,6 @@ async def test_test_server_runs_an_application() -> None:
         assert await resp.text() == "Hello, world"
 
 
-@needs_app
 async def test_client_keeps_cookies_from_the_loopback_server() -> None:
     async with TestClient(TestServer(make_app())) as client:
         await (await client.get("/set")).read()
@@ -247,7 +238,6 @@ async def test_client_keeps_cookies_from_the_loopback_server() -> None:
         assert await resp.text() == "abc"
 
 
-@needs_app
 async def test_client_accepts_an_application_directly() -> None:
     async with TestClient(make_app()) as client:
         resp = await client.get("/")
@@ -275,19 +265,20 @@ def test_mocked_request_headers_may_be_a_multidict() -> None:
 
 
 def test_mocked_request_match_info_and_app() -> None:
-    app: Any = {"db": "fake"} if not HAS_APP else web.Application()
-    if HAS_APP:
-        app["db"] = "fake"
+    app = web.Application()
+    app[SESSION] = "fake"
     req = make_mocked_request("GET", "/users/7", match_info={"id": "7"}, app=app)
     assert req.match_info["id"] == "7"
     assert req.app is app
-    assert req.app["db"] == "fake"
+    assert req.app[SESSION] == "fake"
 
 
-def test_mocked_request_default_app_is_a_mapping() -> None:
+def test_mocked_request_default_app_is_an_empty_application() -> None:
     req = make_mocked_request("GET", "/")
-    req.app["key"] = "value"
-    assert req.app["key"] == "value"
+    assert isinstance(req.app, web.Application)
+    req.app[SESSION] = "value"
+    assert req.app[SESSION] == "value"
+    assert req.config_dict[SESSION] == "value"
 
 
 def test_mocked_request_sslcontext_makes_it_https() -> None:
@@ -402,10 +393,9 @@ def test_unittest_run_loop_is_a_deprecated_no_op() -> None:
         assert unittest_run_loop(f) is f
 
 
-@needs_app
 def test_aiohttp_test_case_runs_against_the_app() -> None:
     class Case(AioHTTPTestCase):
-        async def get_application(self) -> Any:
+        async def get_application(self) -> web.Application:
             return make_app()
 
         async def test_hello(self) -> None:
