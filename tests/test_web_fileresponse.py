@@ -280,3 +280,20 @@ async def test_custom_status_and_headers(static_dir: pathlib.Path) -> None:
 def test_chunk_size_must_be_positive(static_dir: pathlib.Path) -> None:
     with pytest.raises(ValueError):
         web.FileResponse(static_dir / "data.bin", chunk_size=0)
+
+
+async def test_enable_compression_compresses_the_file(static_dir: pathlib.Path) -> None:
+    async def handler(request: web.BaseRequest) -> web.StreamResponse:
+        resp = web.FileResponse(static_dir / "data.bin", chunk_size=4096)
+        resp.enable_compression()
+        return resp
+
+    async with serve(handler) as port:
+        whole = await http_get(port, headers="Accept-Encoding: gzip\r\n")
+        ranged = await http_get(port, headers="Accept-Encoding: gzip\r\nRange: bytes=0-9\r\n")
+    assert whole.headers["Content-Encoding"] == "gzip"
+    assert whole.decoded() == CONTENT
+    # Range offsets refer to the stored bytes, so a range is never compressed.
+    assert ranged.status == 206
+    assert "Content-Encoding" not in ranged.headers
+    assert ranged.body == CONTENT[:10]

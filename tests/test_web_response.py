@@ -424,3 +424,40 @@ async def test_status_cannot_change_after_prepare() -> None:
         resp = await http_get(port)
     assert resp.status == 200
     assert len(errors) == 1
+
+
+async def test_compressed_payload_bodies_are_chunked() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"abc" * 100
+        yield b"def" * 100
+
+    async def handler(request: web.BaseRequest) -> web.Response:
+        body = io.BytesIO(b"x" * 5000) if request.path == "/file" else chunks()
+        resp = web.Response(body=body)
+        resp.enable_compression()
+        return resp
+
+    async with serve(handler) as port:
+        from_file = await http_get(port, "/file", headers="Accept-Encoding: gzip\r\n")
+        from_iter = await http_get(port, "/iter", headers="Accept-Encoding: gzip\r\n")
+    for resp in (from_file, from_iter):
+        assert resp.headers["Content-Encoding"] == "gzip"
+        assert resp.headers["Transfer-Encoding"] == "chunked"
+        assert "Content-Length" not in resp.headers
+    assert from_file.decoded() == b"x" * 5000
+    assert from_iter.decoded() == b"abc" * 100 + b"def" * 100
+
+
+async def test_http10_body_of_unknown_length_is_close_delimited() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"one "
+        yield b"two"
+
+    async def handler(request: web.BaseRequest) -> web.Response:
+        return web.Response(body=chunks())
+
+    async with serve(handler) as port:
+        resp = await request(port, b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+    assert "Transfer-Encoding" not in resp.headers
+    assert "Content-Length" not in resp.headers
+    assert resp.body == b"one two"
