@@ -292,7 +292,11 @@ class HttpRequestParser:
 
         method = parser.get_method().decode("ascii")
         target = self._url.decode("ascii")
-        url = _make_url(method, target)
+        try:
+            url = _make_url(method, target)
+        except ValueError:  # not a request target we can serve
+            self._fail(BadHttpMessage("Invalid request target"))
+            raise AssertionError from None  # unreachable
         compression = self._encoding if self._encoding in ("gzip", "deflate", "br") else None
         upgrade = parser.should_upgrade()
         message = RawRequestMessage(
@@ -351,21 +355,25 @@ class HttpRequestParser:
 
 
 def _make_url(method: str, target: str) -> URL:
-    """Build the request URL from the target's origin, absolute, authority or * form."""
+    """Build the request URL from the target's origin, absolute, authority or * form.
+
+    Raises ValueError for a target that is none of these, or whose host or port is
+    malformed (checked here, so a handler never meets the error on ``request.url``).
+    """
     if target.startswith("/"):
+        if "#" in target:
+            target = target.partition("#")[0]
         path, _, query = target.partition("?")
-        if "#" in query:
-            query = query.partition("#")[0]
         return URL.build(path=path, query_string=query, encoded=True)
     if target == "*" and method == hdrs.METH_OPTIONS:
         return URL.build(path="*", encoded=True)
     if method == hdrs.METH_CONNECT:
-        return URL.build(authority=target, encoded=True)
-    try:
-        url = URL(target, encoded=True)
-    except ValueError:
-        raise BadHttpMessage("Invalid request target") from None
-    if not url.absolute:
-        raise BadHttpMessage("Invalid request target")
+        url = URL.build(authority=target, encoded=True)
+        if not url.host or url.port is None or url.path not in ("", "/"):
+            raise ValueError("CONNECT needs host:port")
+        return url
+    url = URL(target, encoded=True)
+    if not url.absolute or url.scheme not in ("http", "https") or not url.host:
+        raise ValueError("not an absolute http(s) URL")
+    url.port  # noqa: B018 - yarl checks the port lazily; make it check now
     return url
-

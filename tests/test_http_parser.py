@@ -112,6 +112,13 @@ def test_absolute_form_target(loop: asyncio.AbstractEventLoop) -> None:
     assert msg.url.path == "/p"
 
 
+def test_authority_form_for_connect(loop: asyncio.AbstractEventLoop) -> None:
+    parser = make_parser(loop)
+    [(msg, _)], upgraded, _ = parser.feed_data(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
+    assert upgraded  # a tunnel: the server answers and closes, it does not tunnel
+    assert (msg.url.host, msg.url.port) == ("example.com", 443)
+
+
 def test_asterisk_form_for_options(loop: asyncio.AbstractEventLoop) -> None:
     assert parse_one(loop, b"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n").path == "*"
 
@@ -349,6 +356,9 @@ REFUSED_400 = {
         b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nContent-Length: 5\r\n\r\n"
     ),
     "relative target": b"GET path HTTP/1.1\r\nHost: h\r\n\r\n",
+    "broken IPv6 authority": b"GET http://[ HTTP/1.1\r\nHost: h\r\n\r\n",
+    "port out of range": b"GET http://a:99999/ HTTP/1.1\r\nHost: h\r\n\r\n",
+    "CONNECT to a non-authority": b"CONNECT mailto:x HTTP/1.1\r\nHost: h\r\n\r\n",
 }
 
 
