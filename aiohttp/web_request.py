@@ -9,6 +9,7 @@ import socket
 import string
 import tempfile
 import types
+import warnings
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, Final, Optional, TypeVar, Union, cast, overload
 from urllib.parse import parse_qsl
@@ -484,6 +485,8 @@ class BaseRequest(MutableMapping[str, Any], HeadersMixin):
 
     @property
     def has_body(self) -> bool:
+        """Deprecated spelling of ``can_read_body``."""
+        warnings.warn("has_body is deprecated, use can_read_body", DeprecationWarning, stacklevel=2)
         return not self._payload.at_eof()
 
     @property
