@@ -141,6 +141,7 @@ class GunicornWebWorker(base.Worker):
         self._ssl_context: Optional[ssl.SSLContext] = None
         self._stop_mode = "graceful"
         self._wakeup: Optional[asyncio.Future[None]] = None
+        self._taken: list[asyncio.Task[Any]] = []
 
     # -- gunicorn's worker contract ------------------------------------------
 
@@ -299,8 +300,8 @@ class GunicornWebWorker(base.Worker):
             except OSError:
                 return
             conn.setblocking(False)
-            self.loop.create_task(
-                self.loop.connect_accepted_socket(server, conn, ssl=self._ssl_context)
+            self._taken.append(
+                self.loop.create_task(self.loop.connect_accepted_socket(server, conn, ssl=self._ssl_context))
             )
 
     async def _graceful_stop(self, runner: BaseRunner[Any]) -> None:
@@ -311,16 +312,20 @@ class GunicornWebWorker(base.Worker):
             await site.stop()
         server = runner.server
         if server is not None:
-            await asyncio.sleep(0)  # let taken connections register
-            for conn in server.connections:
-                conn._force_close = True
-            grace_end = min(deadline, loop.time() + min(self.IDLE_GRACE, self.cfg.graceful_timeout / 2))
-            while loop.time() < grace_end:
-                idle = [conn for conn in server.connections if _is_idle(conn)]
-                if not idle:
-                    break
-                for conn in server.connections:
+            if self._taken:
+                await asyncio.wait(self._taken, timeout=max(0.0, deadline - loop.time()))
+            # Connections accepted just before the listeners closed are still being set up
+            # by the loop; look a few times before deciding nothing is idle.
+            now = loop.time()
+            settle_end = now + 0.1
+            grace_end = min(deadline, now + min(self.IDLE_GRACE, self.cfg.graceful_timeout / 2))
+            while True:
+                connections = server.connections
+                for conn in connections:
                     conn._force_close = True
+                now = loop.time()
+                if now >= grace_end or (now >= settle_end and not any(_is_idle(c) for c in connections)):
+                    break
                 await asyncio.sleep(0.02)
         runner._shutdown_timeout = max(0.0, deadline - loop.time())
         await runner.cleanup()
@@ -385,7 +390,9 @@ class GunicornWebWorker(base.Worker):
             "max_field_size": cfg.limit_request_field_size or _UNLIMITED_LINE,
         }
         if runner_accepts_trusted_proxies():
-            settings["trusted_proxies"] = list(cfg.forwarded_allow_ips)
+            # gunicorn trusts every peer on a unix socket (the local nginx); TCP peers
+            # only when forwarded_allow_ips lists them.
+            settings["trusted_proxies"] = ["unix", *cfg.forwarded_allow_ips]
         return settings
 
     #: Server option -> gunicorn setting it comes from (for telling operator choices apart).
