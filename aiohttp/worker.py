@@ -101,8 +101,14 @@ def translate_gunicorn_log_format(source_format: str) -> str:
 
 
 def runner_accepts_trusted_proxies(runner_cls: type = AppRunner) -> bool:
-    """True when ``runner_cls`` (or its base runner) names a ``trusted_proxies`` argument."""
-    for cls in runner_cls.__mro__:
+    """True when ``runner_cls`` takes ``trusted_proxies``: by name, or as an AppRunner,
+    which hands its keyword arguments to ``web.Server``."""
+    classes: list[type] = list(runner_cls.__mro__)
+    if issubclass(runner_cls, AppRunner):
+        from .web_server import Server
+
+        classes.append(Server)
+    for cls in classes:
         init = cls.__dict__.get("__init__")
         if init is None:
             continue
