@@ -5,6 +5,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from .ops import routes as ops_routes
+
 log = logging.getLogger("example")
 routes = web.RouteTableDef()
 greeting_key = web.AppKey("greeting", str)
@@ -38,5 +40,11 @@ def make_app(argv: list[str]) -> web.Application:
     app = web.Application(middlewares=[log_requests])
     app[greeting_key] = "Hello from aiohttp-deploy"
     app.add_routes(routes)
+    app.add_routes(ops_routes)
     return app
 
+
+
+def create_app() -> web.Application:
+    """The gunicorn entry point: ``gunicorn deploy.example.app:create_app``."""
+    return make_app([])
