@@ -236,12 +236,26 @@ class RequestHandler(asyncio.Protocol):
                 self._task.cancel()
 
     def eof_received(self) -> bool:
-        # The peer finished sending. Answer what was asked, then close.
+        """The peer finished sending: answer what was asked (if it still listens), then close.
+
+        To the request in flight this counts as a disconnect: ``wait_for_disconnection()``
+        returns and, with ``handler_cancellation``, the handler is cancelled. A body that
+        had fully arrived stays readable.
+        """
         self._force_close = True
         if self._parser is not None:
             self._parser.feed_eof()
         if self._lingering or (self._task is None and not self._queue):
             self._close_transport()
+            return True
+        request = self._current_request
+        if request is not None:
+            for fut in getattr(request, "_disconnection_waiters", None) or ():
+                if not fut.done():
+                    fut.set_result(None)
+            task = self._task
+            if self._handler_cancellation and task is not None and not task.done():
+                task.cancel()
         return True
 
     def pause_writing(self) -> None:

@@ -505,3 +505,33 @@ async def test_sock_site() -> None:
         close_quietly(writer)
     finally:
         await runner.cleanup()
+
+
+# -- the client closing its side ----------------------------------------------------------------
+
+
+async def test_half_closing_client_still_gets_its_answer() -> None:
+    async with serve() as served:
+        reader, writer = await served.connect()
+        writer.write(b"POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc")
+        writer.write_eof()
+        reply = await asyncio.wait_for(reader.read(), WAIT)
+        assert reply.startswith(b"HTTP/1.1 200 OK\r\n") and reply.endswith(b"POST /x 3")
+        assert b"\r\nConnection: close\r\n" in reply
+        close_quietly(writer)
+
+
+async def test_wait_for_disconnection_returns_when_the_client_leaves() -> None:
+    noticed = asyncio.Event()
+
+    async def handler(request: web.BaseRequest) -> web.StreamResponse:
+        await request.wait_for_disconnection()
+        noticed.set()
+        return web.Response()
+
+    async with serve(handler) as served:
+        _, writer = await served.connect()
+        writer.write(get("/long-poll"))
+        await asyncio.sleep(0.05)
+        writer.close()
+        await asyncio.wait_for(noticed.wait(), WAIT)
