@@ -28,7 +28,7 @@ from .web_app import Application
 COROUTINE_TEST_TIMEOUT = 120.0
 
 _LoopFactory = Callable[[], asyncio.AbstractEventLoop]
-AiohttpClient = Callable[..., Awaitable[TestClient[Any]]]
+AiohttpClient = Callable[..., Awaitable[TestClient[Any, Any]]]
 AiohttpServer = Callable[..., Awaitable[TestServer]]
 AiohttpRawServer = Callable[..., Awaitable[RawTestServer]]
 
@@ -193,20 +193,20 @@ def aiohttp_raw_server(loop: asyncio.AbstractEventLoop) -> Iterator[AiohttpRawSe
 
 
 @pytest.fixture
-def aiohttp_client_cls() -> type[TestClient[Any]]:
+def aiohttp_client_cls() -> type[TestClient[Any, Any]]:
     """The client class ``aiohttp_client`` makes; override to use a subclass."""
     return TestClient
 
 
 @pytest.fixture
 def aiohttp_client(
-    loop: asyncio.AbstractEventLoop, aiohttp_client_cls: type[TestClient[Any]]
+    loop: asyncio.AbstractEventLoop, aiohttp_client_cls: type[TestClient[Any, Any]]
 ) -> Iterator[AiohttpClient]:
     """``await aiohttp_client(app | server | raw_server, *, server_kwargs=, **client_kwargs)``.
 
     Starts the server, returns a TestClient for it; both are closed after the test.
     """
-    clients: list[TestClient[Any]] = []
+    clients: list[TestClient[Any, Any]] = []
 
     async def go(
         __param: Union[Any, BaseTestServer[Any]],
@@ -214,7 +214,7 @@ def aiohttp_client(
         *,
         server_kwargs: Optional[dict[str, Any]] = None,
         **kwargs: Any,
-    ) -> TestClient[Any]:
+    ) -> TestClient[Any, Any]:
         if isinstance(__param, Application):
             server: BaseTestServer[Any] = TestServer(__param, **(server_kwargs or {}))
         elif isinstance(__param, BaseTestServer):

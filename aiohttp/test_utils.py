@@ -60,6 +60,7 @@ __all__ = (
 )
 
 _Request = TypeVar("_Request", bound=BaseRequest)
+_ApplicationNone = TypeVar("_ApplicationNone", Application, None)
 _Handler = Callable[[BaseRequest], Awaitable[StreamResponse]]
 _SocketFactory = Callable[[str, int, socket.AddressFamily], socket.socket]
 
@@ -266,7 +267,7 @@ class RawTestServer(BaseTestServer[BaseRequest]):
 # -- test client -----------------------------------------------------------------
 
 
-class TestClient(Generic[_Request]):
+class TestClient(Generic[_Request, _ApplicationNone]):
     """A ClientSession whose request methods take paths on one test server.
 
     Responses and the session are closed by ``close()``, which also stops the server.
@@ -319,9 +320,9 @@ class TestClient(Generic[_Request]):
         return self._server
 
     @property
-    def app(self) -> Optional[Application]:
+    def app(self) -> _ApplicationNone:
         """The Application under test, or None for a RawTestServer."""
-        return getattr(self._server, "app", None)
+        return cast(_ApplicationNone, getattr(self._server, "app", None))
 
     @property
     def session(self) -> ClientSession:
@@ -389,7 +390,7 @@ class TestClient(Generic[_Request]):
     ) -> None:
         pass  # __enter__ always raises
 
-    async def __aenter__(self) -> "TestClient[_Request]":
+    async def __aenter__(self) -> "TestClient[_Request, _ApplicationNone]":
         await self.start_server()
         return self
 
@@ -419,7 +420,7 @@ class AioHTTPTestCase(IsolatedAsyncioTestCase):
         """The TestServer that serves ``app``; override to pass options."""
         return TestServer(app)
 
-    async def get_client(self, server: TestServer) -> TestClient[Request]:
+    async def get_client(self, server: TestServer) -> TestClient[Request, Application]:
         """The TestClient bound to ``server``; override to pass options."""
         return TestClient(server)
 

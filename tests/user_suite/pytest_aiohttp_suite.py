@@ -49,8 +49,8 @@ async def test_raw_server(aiohttp_raw_server, aiohttp_client):
     assert await resp.text() == "OK"
 
 
-async def test_unused_port(aiohttp_client, aiohttp_unused_port):
-    port = aiohttp_unused_port()
+async def test_unused_port(aiohttp_client, unused_tcp_port):
+    port = unused_tcp_port
     client = await aiohttp_client(create_app(), server_kwargs={"port": port})
     assert client.port == port
     resp = await client.get("/")
