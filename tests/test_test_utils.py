@@ -420,3 +420,25 @@ def test_aiohttp_test_case_without_get_application_errors() -> None:
     unittest.defaultTestLoader.loadTestsFromTestCase(Case).run(result)
     assert len(result.errors) == 1
     assert "get_application" in result.errors[0][1]
+
+
+def test_aiohttp_test_case_older_async_hooks_still_run() -> None:
+    calls: list[str] = []
+
+    class Case(AioHTTPTestCase):
+        async def get_application(self) -> web.Application:
+            return make_app()
+
+        async def setUpAsync(self) -> None:
+            calls.append(f"setUp, client started: {self.client.port is not None}")
+
+        async def tearDownAsync(self) -> None:
+            calls.append("tearDown")
+
+        async def test_nothing(self) -> None:
+            calls.append("test")
+
+    result = unittest.TestResult()
+    unittest.defaultTestLoader.loadTestsFromTestCase(Case).run(result)
+    assert result.wasSuccessful(), result.errors + result.failures
+    assert calls == ["setUp, client started: True", "test", "tearDown"]
