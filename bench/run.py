@@ -208,9 +208,16 @@ def prune_runs(keep: int) -> None:
         run.rmdir()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str]) -> int:
     settings, args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Ctrl-C and TERM both end the run through the same cleanup (SIGINT may arrive ignored
+    # when started in the background, so it is set explicitly).
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
     run_dir = RESULTS_DIR / time.strftime("run-%Y%m%d-%H%M%S")
     run_dir.mkdir(parents=True, exist_ok=True)
     prune_runs(keep=3)
