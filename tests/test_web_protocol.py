@@ -278,6 +278,28 @@ async def test_large_body_is_streamed_with_flow_control() -> None:
         close_quietly(writer)
 
 
+async def test_full_body_buffer_pauses_the_socket_until_the_handler_reads() -> None:
+    states = {}
+
+    async def handler(request: web.BaseRequest) -> web.StreamResponse:
+        transport = request.transport
+        assert transport is not None
+        await asyncio.sleep(0.2)  # the client keeps sending meanwhile
+        states["while_unread"] = transport.is_reading()
+        size = len(await request.read())
+        states["after_read"] = transport.is_reading()
+        return web.Response(text=str(size))
+
+    async with serve(handler, read_bufsize=2**14) as served:
+        reader, writer = await served.connect()
+        body = b"x" * (900 * 1024)
+        writer.write(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        resp = await read_response(reader)
+        assert resp.body == str(len(body)).encode()
+        close_quietly(writer)
+    assert states == {"while_unread": False, "after_read": True}
+
+
 # -- 100-continue ------------------------------------------------------------------------
 
 
