@@ -11,9 +11,7 @@ nginx: the tests that need it are skipped, loudly, when it is not installed; und
 """
 
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,9 +22,8 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from stack_helpers import REPORT, require_nginx  # noqa: E402
+from stack_helpers import REPORT, Stacks, require_nginx  # noqa: E402
 
-from deploy.render import StackSettings  # noqa: E402
 from deploy.stack import Stack, free_port  # noqa: E402
 
 
@@ -42,43 +39,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.section("reference stack (tests/integration)")
     for line in dict.fromkeys(REPORT):
         terminalreporter.write_line(line, bold=line.startswith("SKIPPED"), red=line.startswith("SKIPPED"))
-
-
-def _tail(path: Path, lines: int = 25) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(missing)"
-
-
-class Stacks:
-    """Starts stacks and remembers them, so that each is stopped exactly once."""
-
-    def __init__(self) -> None:
-        self.started: list[Stack] = []
-
-    def start(self, **options: Any) -> Stack:
-        runtime = Path(tempfile.mkdtemp(prefix="aiostack-", dir="/tmp"))
-        options.setdefault("port", free_port())
-        options.setdefault("workers", 2)
-        settings = StackSettings(runtime, **options)
-        stack = Stack(settings)
-        self.started.append(stack)
-        stack.render()
-        stack.start(foreground=True)
-        stack.wait_ready(timeout=45)
-        return stack
-
-    def stop_all(self) -> None:
-        for stack in self.started:
-            try:
-                stack.stop(timeout=30)
-            finally:
-                stack.kill_leftovers()
-                for name in sorted(os.listdir(stack.log_dir)) if stack.log_dir.exists() else ():
-                    print(f"--- {name}\n{_tail(stack.log_dir / name)}")
-                shutil.rmtree(stack.runtime_dir, ignore_errors=True)
-        self.started.clear()
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
 """Helpers for the reference-stack tests: nginx detection, polling, process lookups."""
 
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,8 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from deploy.render import find_nginx  # noqa: E402
-from deploy.stack import Stack  # noqa: E402
+from deploy.render import StackSettings, find_nginx  # noqa: E402
+from deploy.stack import Stack, free_port  # noqa: E402
 
 NGINX = find_nginx()
 NO_NGINX_REASON = (
@@ -60,3 +62,40 @@ def program_pid(stack: Stack, name: str) -> int:
         if info["name"] == name and info["statename"] == "RUNNING":
             return int(info["pid"])
     return 0
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(missing)"
+
+
+class Stacks:
+    """Starts stacks and remembers them, so that each is stopped exactly once."""
+
+    def __init__(self) -> None:
+        self.started: list[Stack] = []
+
+    def start(self, **options: Any) -> Stack:
+        runtime = Path(tempfile.mkdtemp(prefix="aiostack-", dir="/tmp"))
+        options.setdefault("port", free_port())
+        options.setdefault("workers", 2)
+        settings = StackSettings(runtime, **options)
+        stack = Stack(settings)
+        self.started.append(stack)
+        stack.render()
+        stack.start(foreground=True)
+        stack.wait_ready(timeout=45)
+        return stack
+
+    def stop_all(self) -> None:
+        for stack in self.started:
+            try:
+                stack.stop(timeout=30)
+            finally:
+                stack.kill_leftovers()
+                for name in sorted(os.listdir(stack.log_dir)) if stack.log_dir.exists() else ():
+                    print(f"--- {name}\n{_tail(stack.log_dir / name)}")
+                shutil.rmtree(stack.runtime_dir, ignore_errors=True)
+        self.started.clear()

@@ -72,6 +72,7 @@ class Load:
         self.max_requests = max_requests
         self.max_seconds = max_seconds
         self.host_header = host_header
+        self.threads = threads
         self.result = LoadResult()
         self._lock = threading.Lock()
         self._stop = threading.Event()
