@@ -59,6 +59,16 @@ from .client_reqrep import ClientRequest, ClientResponse, ConnectionKey, Request
 from .connector import BaseConnector, Connection, TCPConnector, UnixConnector
 from .cookiejar import AbstractCookieJar, CookieJar, DummyCookieJar
 from .helpers import BasicAuth
+from .tracing import (
+    Trace,
+    TraceConfig,
+    TraceRequestEndParams,
+    TraceRequestExceptionParams,
+    TraceRequestRedirectParams,
+    TraceRequestStartParams,
+    make_traces,
+    send_traces,
+)
 from .typedefs import JSONEncoder, StrOrURL
 
 __all__ = (
@@ -236,7 +246,7 @@ class ClientSession:
         auto_decompress: bool = True,
         trust_env: bool = False,
         requote_redirect_url: bool = True,
-        trace_configs: Optional[list[Any]] = None,
+        trace_configs: Optional[list[TraceConfig]] = None,
         middlewares: Sequence[ClientMiddlewareType] = (),
         read_bufsize: int = 2**16,
         max_line_size: int = 8190,
@@ -272,8 +282,11 @@ class ClientSession:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         if auth is not None and not isinstance(auth, BasicAuth):
             raise TypeError("auth must be an aiohttp.BasicAuth instance or None")
-        if trace_configs:
-            raise NotImplementedError("client tracing (trace_configs) is not supported yet")
+        for trace_config in trace_configs or ():
+            if not isinstance(trace_config, TraceConfig):
+                raise TypeError(
+                    f"trace_configs must be a list of aiohttp.TraceConfig, got {trace_config!r}"
+                )
         if loop is None:
             if connector is not None:
                 loop = connector._loop
@@ -308,6 +321,8 @@ class ClientSession:
         self._response_class = response_class
         self._ws_response_class = ws_response_class
         self._trace_configs = trace_configs or []
+        for trace_config in self._trace_configs:
+            trace_config.freeze()
         self._read_bufsize = read_bufsize
         self._max_line_size = max_line_size
         self._max_field_size = max_field_size
@@ -444,7 +459,13 @@ class ClientSession:
             max_field_size=max_field_size or self._max_field_size,
             max_headers=max_headers or self._max_headers,
             deadline=None,
+            traces=(
+                make_traces(self, self._trace_configs, trace_request_ctx)
+                if self._trace_configs
+                else ()
+            ),
         )
+        traces: tuple[Trace, ...] = settings.traces
         chain = self._middlewares if middlewares is None else tuple(middlewares)
         handler = build_client_middlewares(
             lambda req: self._send_once(req, settings), chain
@@ -454,6 +475,13 @@ class ClientSession:
         if total is not None:
             settings.deadline = self._loop.time() + total
         history: list[ClientResponse] = []
+        req: Optional[ClientRequest] = None
+        if traces:
+            await send_traces(
+                traces,
+                TraceConfig.on_request_start,
+                TraceRequestStartParams(method, url, all_headers),
+            )
         try:
             async with asyncio.timeout_at(settings.deadline):
                 while True:
@@ -484,6 +512,7 @@ class ClientSession:
                         ssl=ssl,
                         server_hostname=server_hostname,
                         json_serialize=self._json_serialize,
+                        traces=traces,
                     )
                     resp = await handler(req)
                     if resp.status not in _REDIRECTS or not allow_redirects:
@@ -491,6 +520,12 @@ class ClientSession:
                     location = resp.headers.get(hdrs.LOCATION) or resp.headers.get(hdrs.URI)
                     if location is None:
                         break
+                    if traces:
+                        await send_traces(
+                            traces,
+                            TraceConfig.on_request_redirect,
+                            TraceRequestRedirectParams(req.method, req.url, req.headers, resp),
+                        )
                     history.append(resp)
                     if len(history) > max_redirects:
                         resp.close()
@@ -518,19 +553,33 @@ class ClientSession:
                         all_headers.popall(hdrs.COOKIE, None)
                     url = new_url
                     params = None
-        except BaseException:
+            resp._history = tuple(history)
+            if raise_for_status is True:
+                resp.raise_for_status()
+            elif raise_for_status:
+                try:
+                    await raise_for_status(resp)
+                except BaseException:
+                    resp.release()
+                    raise
+        except BaseException as exc:
             for old in history:
                 old.close()
+            if traces and isinstance(exc, (Exception, asyncio.CancelledError)):
+                headers_used = req.headers if req is not None else all_headers
+                await send_traces(
+                    traces,
+                    TraceConfig.on_request_exception,
+                    TraceRequestExceptionParams(method, url, headers_used, exc),
+                )
             raise
-        resp._history = tuple(history)
-        if raise_for_status is True:
-            resp.raise_for_status()
-        elif raise_for_status:
-            try:
-                await raise_for_status(resp)
-            except BaseException:
-                resp.release()
-                raise
+        if traces:
+            assert req is not None
+            await send_traces(
+                traces,
+                TraceConfig.on_request_end,
+                TraceRequestEndParams(req.method, req.url, req.headers, resp),
+            )
         resp._arm_total_timeout(settings.deadline)
         return resp
 
@@ -562,7 +611,7 @@ class ClientSession:
             attempt += 1
             try:
                 async with asyncio.timeout(_positive_or_none(timeout.connect)):
-                    conn = await self._connector.connect(req, [], timeout)
+                    conn = await self._connector.connect(req, settings.traces, timeout)
             except TimeoutError as exc:
                 if isinstance(exc, ServerTimeoutError):
                     raise
@@ -688,7 +737,7 @@ class ClientSession:
         return self._trust_env
 
     @property
-    def trace_configs(self) -> list[Any]:
+    def trace_configs(self) -> list[TraceConfig]:
         return self._trace_configs
 
     @property

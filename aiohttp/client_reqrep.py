@@ -11,7 +11,7 @@ import re
 import ssl
 import sys
 import warnings
-from collections.abc import AsyncIterable, Iterable, Mapping
+from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from http.cookies import CookieError, Morsel, SimpleCookie
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, Union
@@ -34,6 +34,14 @@ from .client_proto import HttpVersion, HttpVersion10, HttpVersion11, ResponseHan
 from .helpers import BasicAuth, HeadersMixin
 from .http_exceptions import HttpProcessingError
 from .streams import EMPTY_PAYLOAD, StreamReader
+from .tracing import (
+    Trace,
+    TraceConfig,
+    TraceRequestChunkSentParams,
+    TraceRequestHeadersSentParams,
+    TraceResponseChunkReceivedParams,
+    send_traces,
+)
 from .typedefs import DEFAULT_JSON_DECODER, JSONDecoder
 
 if TYPE_CHECKING:
@@ -109,8 +117,17 @@ class _BodyWriter:
     It offers the writer interface that ``Payload.write(writer)`` expects.
     """
 
-    def __init__(self, protocol: ResponseHandler, *, chunked: bool, compress: Optional[str]) -> None:
+    def __init__(
+        self,
+        protocol: ResponseHandler,
+        *,
+        chunked: bool,
+        compress: Optional[str],
+        request: Optional["ClientRequest"] = None,
+    ) -> None:
         self._protocol = protocol
+        # Set only when the request is traced: each chunk written is reported.
+        self._traced = request if request is not None and request._traces else None
         self.chunked = chunked
         self.buffer_size = 0
         self.output_size = 0
@@ -144,9 +161,12 @@ class _BodyWriter:
     async def write(self, chunk: Union[bytes, bytearray, memoryview]) -> None:
         data = bytes(chunk)
         if self._compress is not None:
-            data = self._compress.compress(data)
-        self._send(data)
+            self._send(self._compress.compress(data))
+        else:
+            self._send(data)
         await self._protocol.drain()
+        if self._traced is not None and data:
+            await self._traced._trace_chunk_sent(data)
 
     async def write_eof(self, chunk: bytes = b"") -> None:
         if chunk:
@@ -222,7 +242,7 @@ class ClientRequest:
         self.response_class: type[ClientResponse] = response_class or ClientResponse
         self._session = session
         self._timer = timer
-        self._traces = traces or []
+        self._traces: Sequence[Trace] = traces or ()
         self._json_serialize = json_serialize
         self._writer_task: Optional[asyncio.Task[None]] = None
         self._expect100 = expect100
@@ -447,8 +467,14 @@ class ClientRequest:
                 head += body
             transport.write(head)
             protocol.start_timeout()
+            if self._traces:
+                await self._trace_headers_sent()
+                if body:
+                    await self._trace_chunk_sent(body)
         else:
             transport.write(head)
+            if self._traces:
+                await self._trace_headers_sent()
             self._writer_task = self._loop.create_task(self._write_body(protocol))
         response = self.response_class(
             self.method,
@@ -464,11 +490,26 @@ class ClientRequest:
         self.response = response
         return response
 
+    async def _trace_headers_sent(self) -> None:
+        await send_traces(
+            self._traces,
+            TraceConfig.on_request_headers_sent,
+            TraceRequestHeadersSentParams(self.method, self.url, self.headers),
+        )
+
+    async def _trace_chunk_sent(self, chunk: bytes) -> None:
+        await send_traces(
+            self._traces,
+            TraceConfig.on_request_chunk_sent,
+            TraceRequestChunkSentParams(self.method, self.url, chunk),
+        )
+
     async def _write_body(self, protocol: ResponseHandler) -> None:
         writer = _BodyWriter(
             protocol,
             chunked=bool(self.chunked),
             compress=self.compress if isinstance(self.compress, str) else None,
+            request=self,
         )
         body = self.body
         try:
@@ -800,6 +841,12 @@ class ClientResponse(HeadersMixin):
             except BaseException:
                 self.close()
                 raise
+            if self._traces and self._body:
+                await send_traces(
+                    self._traces,
+                    TraceConfig.on_response_chunk_received,
+                    TraceResponseChunkReceivedParams(self.method, self._url, self._body),
+                )
         return self._body
 
     async def text(self, encoding: Optional[str] = None, errors: str = "strict") -> str:

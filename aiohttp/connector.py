@@ -12,6 +12,7 @@ import socket
 import ssl
 import time
 from collections import defaultdict, deque
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .client_exceptions import (
@@ -25,6 +26,20 @@ from .client_exceptions import (
 )
 from .client_proto import ResponseHandler
 from .resolver import AbstractResolver, DefaultResolver, ResolveResult
+from .tracing import (
+    Trace,
+    TraceConfig,
+    TraceConnectionCreateEndParams,
+    TraceConnectionCreateStartParams,
+    TraceConnectionQueuedEndParams,
+    TraceConnectionQueuedStartParams,
+    TraceConnectionReuseconnParams,
+    TraceDnsCacheHitParams,
+    TraceDnsCacheMissParams,
+    TraceDnsResolveHostEndParams,
+    TraceDnsResolveHostStartParams,
+    send_traces,
+)
 
 if TYPE_CHECKING:
     from .client import ClientTimeout
@@ -241,20 +256,37 @@ class BaseConnector:
     # -- getting a connection -------------------------------------------------------
 
     async def connect(
-        self, req: "ClientRequest", traces: Any, timeout: "ClientTimeout"
+        self, req: "ClientRequest", traces: Sequence[Trace], timeout: "ClientTimeout"
     ) -> Connection:
         """Get a pooled connection for ``req`` or open a new one, waiting for a slot."""
         if self._closed:
             raise ClientConnectionError("Connector is closed.")
         key: ConnectionKey = req.connection_key
         if not self._available(key) or self._waiters.get(key):
+            if traces:
+                await send_traces(
+                    traces, TraceConfig.on_connection_queued_start, TraceConnectionQueuedStartParams()
+                )
             await self._wait_for_slot(key)
+            if traces:
+                await send_traces(
+                    traces, TraceConfig.on_connection_queued_end, TraceConnectionQueuedEndParams()
+                )
+                if not self._available(key):  # a receiver awaited and the slot went
+                    await self._wait_for_slot(key)
 
         proto = self._get_idle(key)
+        reused = proto is not None
         if proto is None:
             self._opening += 1
             self._opening_per_host[key] += 1
             try:
+                if traces:
+                    await send_traces(
+                        traces,
+                        TraceConfig.on_connection_create_start,
+                        TraceConnectionCreateStartParams(),
+                    )
                 proto = await self._create_connection(req, traces, timeout)
             except BaseException:
                 self._wake_waiter()
@@ -269,7 +301,21 @@ class BaseConnector:
                 raise ClientConnectionError("Connector is closed.")
         self._acquired.add(proto)
         self._acquired_per_host[key].add(proto)
-        return Connection(self, key, proto, self._loop)
+        conn = Connection(self, key, proto, self._loop)
+        if traces:
+            try:
+                if reused:
+                    await send_traces(
+                        traces, TraceConfig.on_connection_reuseconn, TraceConnectionReuseconnParams()
+                    )
+                else:
+                    await send_traces(
+                        traces, TraceConfig.on_connection_create_end, TraceConnectionCreateEndParams()
+                    )
+            except BaseException:
+                conn.close()
+                raise
+        return conn
 
     async def _wait_for_slot(self, key: "ConnectionKey") -> None:
         first = True
@@ -318,7 +364,7 @@ class BaseConnector:
         return None
 
     async def _create_connection(
-        self, req: "ClientRequest", traces: Any, timeout: "ClientTimeout"
+        self, req: "ClientRequest", traces: Sequence[Trace], timeout: "ClientTimeout"
     ) -> ResponseHandler:
         raise NotImplementedError
 
@@ -441,7 +487,9 @@ class TCPConnector(BaseConnector):
         await super().close(abort_ssl=abort_ssl)
         await self._resolver.close()
 
-    async def _resolve_host(self, host: str, port: int) -> list[ResolveResult]:
+    async def _resolve_host(
+        self, host: str, port: int, traces: Sequence[Trace] = ()
+    ) -> list[ResolveResult]:
         if _is_ip_literal(host):
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
             return [
@@ -455,8 +503,22 @@ class TCPConnector(BaseConnector):
             if cached is not None:
                 addrs, expires = cached
                 if self._ttl_dns_cache is None or time.monotonic() < expires:
+                    if traces:
+                        await send_traces(
+                            traces, TraceConfig.on_dns_cache_hit, TraceDnsCacheHitParams(host)
+                        )
                     return addrs
+            if traces:
+                await send_traces(traces, TraceConfig.on_dns_cache_miss, TraceDnsCacheMissParams(host))
+        if traces:
+            await send_traces(
+                traces, TraceConfig.on_dns_resolvehost_start, TraceDnsResolveHostStartParams(host)
+            )
         addrs = await self._resolver.resolve(host, port, family=self._family)
+        if traces:
+            await send_traces(
+                traces, TraceConfig.on_dns_resolvehost_end, TraceDnsResolveHostEndParams(host)
+            )
         if self._use_dns_cache:
             ttl = self._ttl_dns_cache
             expires = time.monotonic() + ttl if ttl is not None else 0.0
@@ -472,7 +534,7 @@ class TCPConnector(BaseConnector):
         return _verified_context() if value else _unverified_context()
 
     async def _create_connection(
-        self, req: "ClientRequest", traces: Any, timeout: "ClientTimeout"
+        self, req: "ClientRequest", traces: Sequence[Trace], timeout: "ClientTimeout"
     ) -> ResponseHandler:
         key: ConnectionKey = req.connection_key
         host = req.url.raw_host
@@ -480,7 +542,7 @@ class TCPConnector(BaseConnector):
         port = req.port
         assert port is not None
         try:
-            addrs = await self._resolve_host(host, port)
+            addrs = await self._resolve_host(host, port, traces)
         except OSError as exc:
             raise ClientConnectorDNSError(key, exc) from exc
         sslcontext = self._ssl_context(req)
@@ -564,7 +626,7 @@ class UnixConnector(BaseConnector):
         return self._path
 
     async def _create_connection(
-        self, req: "ClientRequest", traces: Any, timeout: "ClientTimeout"
+        self, req: "ClientRequest", traces: Sequence[Trace], timeout: "ClientTimeout"
     ) -> ResponseHandler:
         loop = self._loop
         try:

@@ -37,7 +37,14 @@ class InMemory(Transport):
 @pytest.fixture
 def events() -> Iterator[list[dict[str, Any]]]:
     InMemory.events = []
-    sentry_sdk.init(dsn="http://public@127.0.0.1:9/1", transport=InMemory, default_integrations=True)
+    # The logging integration reports crashes of this bare web.Server; sentry's aiohttp
+    # integration (auto-enabled) would silence that logger, so it stays off here.
+    sentry_sdk.init(
+        dsn="http://public@127.0.0.1:9/1",
+        transport=InMemory,
+        default_integrations=True,
+        auto_enabling_integrations=False,
+    )
     yield InMemory.events
     sentry_sdk.get_client().close()
     sentry_sdk.get_global_scope().set_client(None)
