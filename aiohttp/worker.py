@@ -240,7 +240,7 @@ class GunicornWebWorker(base.Worker):
         if self._stop_mode == "quick":
             await self._quick_stop(runner)
         elif self._stop_mode == "recycle":
-            self._stop_listening()
+            await self._stop_listening()
             await runner.cleanup()
         else:
             await self._graceful_stop(runner)
@@ -276,19 +276,41 @@ class GunicornWebWorker(base.Worker):
                 protocol._force_close = True
                 if self.alive:
                     self.log.info("Max requests exceeded, shutting down: %s", self)
-                    self._stop_listening()
+                    self._pause_accepting(close_if_unpausable=True)
                     self._stop("recycle")
             return request
 
         server.request_factory = counting_factory
 
-    def _stop_listening(self, take_backlog: bool = False) -> None:
-        """Close every listener now; with ``take_backlog`` first accept what the kernel queued."""
+    def _pause_accepting(self, close_if_unpausable: bool = False) -> None:
+        """Stop taking new connections now, leaving the sockets open for ``_stop_listening``.
+
+        asyncio's selector loop finishes setting up connections it has just accepted in
+        tasks of their own, and drops them if the server closes first; so it stops polling
+        the sockets here and closes them a loop iteration later. uvloop sets connections
+        up at once and has no way to pause: it goes on until ``_stop_listening``, or closes
+        now with ``close_if_unpausable``.
+        """
+        if isinstance(self.loop, asyncio.selector_events.BaseSelectorEventLoop):
+            for raw in self._listeners:
+                if raw.fileno() != -1:
+                    self.loop.remove_reader(raw.fileno())
+        elif close_if_unpausable and self._runner is not None:
+            for site in list(self._runner.sites):
+                if site._server is not None:
+                    site._server.close()
+
+    async def _stop_listening(self, take_backlog: bool = False) -> None:
+        """Close every listener; with ``take_backlog`` first accept what the kernel queued."""
+        self._pause_accepting()
+        for _ in range(3):
+            await asyncio.sleep(0)
         runner = self._runner
         server = runner.server if runner is not None else None
         if take_backlog and server is not None:
             for raw in self._listeners:
-                self._take_backlog(raw, server)
+                if raw.fileno() != -1:
+                    self._take_backlog(raw, server)
         if runner is not None:
             for site in list(runner.sites):
                 listener = site._server
@@ -313,7 +335,7 @@ class GunicornWebWorker(base.Worker):
     async def _graceful_stop(self, runner: BaseRunner[Any]) -> None:
         loop = self.loop
         deadline = loop.time() + self.cfg.graceful_timeout
-        self._stop_listening(take_backlog=True)
+        await self._stop_listening(take_backlog=True)
         for site in list(runner.sites):
             await site.stop()
         server = runner.server
@@ -333,11 +355,15 @@ class GunicornWebWorker(base.Worker):
                 if now >= grace_end or (now >= settle_end and not any(_is_idle(c) for c in connections)):
                     break
                 await asyncio.sleep(0.02)
+            self.log.debug(
+                "Draining: %d queued connections taken, %d open, %d idle after the grace",
+                len(self._taken), len(server.connections), sum(_is_idle(c) for c in server.connections),
+            )
         runner._shutdown_timeout = max(0.0, deadline - loop.time())
         await runner.cleanup()
 
     async def _quick_stop(self, runner: BaseRunner[Any]) -> None:
-        self._stop_listening()
+        await self._stop_listening()
         server = runner.server
         if server is not None:
             for conn in server.connections:
