@@ -52,6 +52,8 @@ class StackSettings:
     #: Also bind gunicorn to 127.0.0.1:<port> (direct access behind nginx's back).
     app_tcp_port: Optional[int] = None
     server_name: str = "localhost 127.0.0.1"
+    #: Addresses (or CIDRs) of edges in front of nginx whose X-Request-ID nginx keeps.
+    trusted_edges: tuple[str, ...] = ()
     #: The app's client_max_size; nginx's client_max_body_size matches it.
     client_max_body_size: int = 1024**2
     #: Folder holding gunicorn, supervisord and python (the virtualenv's bin).
@@ -175,6 +177,8 @@ def render(settings: StackSettings) -> None:
             "CLIENT_MAX_BODY_SIZE": str(s.client_max_body_size),
             "STATIC_ROOT": str(REPO / "deploy" / "example" / "static"),
             "NGINX_MIME_TYPES": str(mime_types),
+            "TRUSTED_EDGES": "\n".join(f"    {edge} 1;" for edge in s.trusted_edges)
+            or "    # (none: every X-Request-ID from outside is replaced)",
             "UPSTREAM_HOST": "127.0.0.1",
             "UPSTREAM_PORT": str(s.app_tcp_port or 0),
             "STANDALONE_SERVERS": "\n".join(

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from stack_helpers import REPORT, Stacks, require_nginx  # noqa: E402
+from stack_helpers import REPORT, TRUSTED_EDGE, Stacks, require_nginx  # noqa: E402
 
 from deploy.stack import Stack, free_port  # noqa: E402
 
@@ -54,10 +54,11 @@ def stacks() -> Iterator[Stacks]:
 @pytest.fixture(scope="module")
 def nginx_stack() -> Iterator[Stack]:
     """nginx -> gunicorn (2 uvloop workers) on a unix socket, gunicorn also on a TCP
-    port for direct access; shared by the read-only tests of a module."""
+    port for direct access, 127.0.0.4 as a trusted edge in front of nginx; shared by the
+    read-only tests of a module."""
     nginx = require_nginx()
     made = Stacks()
     try:
-        yield made.start(nginx=nginx, app_tcp_port=free_port())
+        yield made.start(nginx=nginx, app_tcp_port=free_port(), trusted_edges=(TRUSTED_EDGE,))
     finally:
         made.stop_all()

@@ -23,6 +23,8 @@ NO_NGINX_REASON = (
     "NGINX IS NOT INSTALLED: the nginx integration tests did not run. "
     "Install it (apt-get install nginx-light, as root) or run ./deploy/test as root, which installs it."
 )
+#: A load balancer in front of nginx, as far as nginx's `geo` block knows.
+TRUSTED_EDGE = "127.0.0.4"
 #: Lines for the end-of-run summary (load-test numbers, skipped nginx tests).
 REPORT: list[str] = []
 

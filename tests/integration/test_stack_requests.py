@@ -6,11 +6,12 @@ address after trusted proxies, upload limits, static files and unknown hosts.
 import http.client
 import json
 import re
+import socket
 from pathlib import Path
 from typing import Any, Optional
 
 import pytest
-from stack_helpers import wait_until
+from stack_helpers import TRUSTED_EDGE, wait_until
 
 from deploy.stack import Stack
 
@@ -83,6 +84,24 @@ def test_a_client_cannot_choose_its_request_id(nginx_stack: Stack) -> None:
     assert json.loads(body)["request_id"] == headers["x-request-id"]
 
 
+def test_a_trusted_edge_keeps_its_request_id_end_to_end(nginx_stack: Stack) -> None:
+    # A load balancer listed in nginx's geo block: its id is kept by nginx, adopted by
+    # the app, and shows up everywhere; a malformed one is replaced.
+    edge_id = "lb-7f3a9c2e-0001"
+    _, headers, body = request(
+        nginx_stack.settings.port, "GET", "/log", headers={"X-Request-ID": edge_id}, source=TRUSTED_EDGE
+    )
+    assert headers["x-request-id"] == edge_id == json.loads(body)["request_id"]
+    log_line(nginx_stack.log_dir / "nginx-access.log", f"rid={edge_id} ")
+    log_line(nginx_stack.log_dir / "app.log", f"[req:{edge_id}]")
+    log_line(nginx_stack.log_dir / "access.log", f"rid={edge_id}")
+
+    _, headers, _ = request(
+        nginx_stack.settings.port, "GET", "/log", headers={"X-Request-ID": "bad id\x7f"}, source=TRUSTED_EDGE
+    )
+    assert re.fullmatch(r"[0-9a-f]{32}", headers["x-request-id"])
+
+
 def whoami(port: int, **kwargs: Any) -> dict[str, Any]:
     status, headers, body = request(port, "GET", "/whoami", **kwargs)
     assert status == 200
@@ -129,8 +148,26 @@ def test_uploads_up_to_the_limit_pass_and_above_it_get_413(nginx_stack: Stack) -
     assert app_port is not None
     status, _, _ = request(app_port, "POST", "/upload", body=b"u" * MIB)
     assert status == 200
-    status, headers, body = request(app_port, "POST", "/upload", body=b"u" * (MIB + 1))
-    assert status == 413 and headers.get("server") != "nginx", "refused by the app itself"
+    # Straight at the app, a client that announces a body too big should ask first
+    # (Expect: 100-continue); the app refuses before a byte of it is sent.
+    status, server = expect_continue(app_port, "/upload", MIB + 1)
+    assert status == 413 and server != "nginx", "refused by the app itself"
+
+
+def expect_continue(port: int, path: str, size: int) -> tuple[int, str]:
+    """Send only the head of a POST with Expect: 100-continue; the status and Server of the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        head = f"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {size}\r\nExpect: 100-continue\r\n\r\n"
+        sock.sendall(head.encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    lines = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+    return int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}.get("server", "")
 
 
 def test_static_files_come_from_nginx(nginx_stack: Stack) -> None:
