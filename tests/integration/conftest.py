@@ -8,6 +8,7 @@ for every process group it ever reported.
 
 nginx: the tests that need it are skipped, loudly, when it is not installed; under CI
 (``CI`` set) a missing nginx is an error instead, because CI must run them.
+``AIOHTTP_TEST_HIDE_NGINX=1`` pretends nginx is missing, to see that path.
 """
 
 import os

@@ -18,7 +18,7 @@ if str(REPO) not in sys.path:
 from deploy.render import StackSettings, find_nginx  # noqa: E402
 from deploy.stack import Stack, free_port  # noqa: E402
 
-NGINX = find_nginx()
+NGINX = None if os.environ.get("AIOHTTP_TEST_HIDE_NGINX") else find_nginx()
 NO_NGINX_REASON = (
     "NGINX IS NOT INSTALLED: the nginx integration tests did not run. "
     "Install it (apt-get install nginx-light, as root) or run ./deploy/test as root, which installs it."
