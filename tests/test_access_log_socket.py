@@ -1,0 +1,248 @@
+"""Access logging over real sockets: what the line says, and the context it is written in."""
+
+import asyncio
+import contextvars
+import logging
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger, AbstractAsyncAccessLogger
+from aiohttp.web_log import AccessLogger
+
+TIMEOUT = 10.0
+user_var: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("user_var", default=None)
+
+
+class Recorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def access_log() -> Any:
+    logger = logging.getLogger("test.access_socket")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    handler = Recorder()
+    logger.addHandler(handler)
+    try:
+        yield logger, handler
+    finally:
+        logger.removeHandler(handler)
+
+
+async def handler(request: web.BaseRequest) -> web.StreamResponse:
+    user_var.set(request.headers.get("X-User"))
+    if request.path == "/boom":
+        raise RuntimeError("boom")
+    if request.path == "/missing":
+        raise web.HTTPNotFound()
+    return web.Response(text="hello", headers={"X-Out": "out-value"})
+
+
+@asynccontextmanager
+async def serve(**kwargs: Any) -> AsyncIterator[int]:
+    runner = web.ServerRunner(web.Server(handler, **kwargs))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield runner.addresses[0][1]
+    finally:
+        await asyncio.wait_for(runner.cleanup(), TIMEOUT)
+
+
+async def get(port: int, path: str = "/", headers: str = "") -> bytes:
+    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), TIMEOUT)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n".encode())
+    data = await asyncio.wait_for(reader.read(), TIMEOUT)
+    writer.close()
+    return data
+
+
+async def wait_records(recorder: Recorder, count: int) -> None:
+    async def poll() -> None:
+        while len(recorder.records) < count:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), TIMEOUT)
+
+
+async def test_default_format_over_a_socket(access_log: Any) -> None:
+    logger, rec = access_log
+    async with serve(access_log=logger) as port:
+        await get(port, "/a?b=c", "Referer: http://ref/\r\nUser-Agent: probe/2\r\n")
+        await wait_records(rec, 1)
+    assert re.fullmatch(
+        r'127\.0\.0\.1 \[[^]]+\] "GET /a\?b=c HTTP/1\.1" 200 5 "http://ref/" "probe/2"', rec.records[0].getMessage()
+    )
+
+
+async def test_every_atom_over_a_socket(access_log: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    logger, rec = access_log
+    monkeypatch.setenv("SOCKET_ATOM", "e-value")
+    fmt = '%a %t %P "%r" %s %b %T %Tf %D %{X-In}i %{X-Out}o %{SOCKET_ATOM}e %%'
+    async with serve(access_log=logger, access_log_format=fmt) as port:
+        await get(port, "/", "X-In: in-value\r\n")
+        await wait_records(rec, 1)
+    assert re.fullmatch(
+        rf'127\.0\.0\.1 \[\d\d/\w{{3}}/\d{{4}}:\d\d:\d\d:\d\d [+-]\d{{4}}\] <{os.getpid()}> "GET / HTTP/1\.1" '
+        r"200 5 \d+ \d+\.\d{6} \d+ in-value out-value e-value %",
+        rec.records[0].getMessage(),
+    ), rec.records[0].getMessage()
+
+
+async def test_error_responses_are_logged_with_their_status(access_log: Any) -> None:
+    logger, rec = access_log
+    async with serve(access_log=logger, access_log_format="%r %s") as port:
+        await get(port, "/missing")
+        await get(port, "/boom")
+        await wait_records(rec, 2)
+    assert [r.getMessage() for r in rec.records] == ["GET /missing HTTP/1.1 404", "GET /boom HTTP/1.1 500"]
+
+
+class ContextLogger(AbstractAccessLogger):
+    """Records what the request's context shows while its line is written."""
+
+    seen: list[tuple[Optional[str], Any, int]] = []
+
+    def log(self, request: Any, response: Any, time: float) -> None:
+        self.seen.append((user_var.get(), sys.exc_info()[1], response.status))
+
+
+async def test_the_line_is_written_in_the_requests_context_with_its_exception() -> None:
+    ContextLogger.seen = []
+    async with serve(access_log=logging.getLogger("test.ctx"), access_log_class=ContextLogger) as port:
+        await get(port, "/", "X-User: alice\r\n")
+        await get(port, "/boom", "X-User: bob\r\n")
+        await get(port, "/missing", "X-User: carol\r\n")
+
+        async def poll() -> None:
+            while len(ContextLogger.seen) < 3:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(poll(), TIMEOUT)
+    ok, boom, missing = ContextLogger.seen
+    assert ok == ("alice", None, 200)
+    assert boom[0] == "bob" and isinstance(boom[1], RuntimeError) and boom[2] == 500
+    assert missing[0] == "carol" and isinstance(missing[1], web.HTTPNotFound) and missing[2] == 404
+
+
+async def test_a_disabled_logger_formats_nothing() -> None:
+    calls: list[str] = []
+
+    class Counting(AccessLogger):
+        def log(self, request: Any, response: Any, time: float) -> None:
+            calls.append("log")
+            super().log(request, response, time)
+
+    quiet = logging.getLogger("test.quiet")
+    quiet.setLevel(logging.WARNING)
+    async with serve(access_log=quiet, access_log_class=Counting) as port:
+        await get(port)
+    assert calls == []  # the server asked .enabled and skipped the call
+
+
+async def test_an_async_access_logger_is_awaited() -> None:
+    lines: list[str] = []
+
+    class AsyncLogger(AbstractAsyncAccessLogger):
+        def __init__(self, *args: Any) -> None:
+            pass
+
+        async def log(self, request: Any, response: Any, request_start: float) -> None:
+            await asyncio.sleep(0)
+            lines.append(f"{request.path} {response.status} {user_var.get()}")
+
+    async with serve(access_log=logging.getLogger("test.async"), access_log_class=AsyncLogger) as port:
+        await get(port, "/x", "X-User: dave\r\n")
+
+        async def poll() -> None:
+            while not lines:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(poll(), TIMEOUT)
+    assert lines == ["/x 200 dave"]
+
+
+async def test_access_log_class_on_an_app_runner(access_log: Any) -> None:
+    logger, rec = access_log
+
+    class Short(AbstractAccessLogger):
+        def log(self, request: Any, response: Any, time: float) -> None:
+            self.logger.info("%s -> %s", request.path, response.status)
+
+    app = web.Application()
+
+    async def index(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app.router.add_get("/", index)
+    runner = web.AppRunner(app, access_log=logger, access_log_class=Short)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        await get(runner.addresses[0][1])
+        await wait_records(rec, 1)
+    finally:
+        await asyncio.wait_for(runner.cleanup(), TIMEOUT)
+    assert rec.records[0].getMessage() == "/ -> 200"
+
+
+def test_access_log_class_must_be_an_access_logger() -> None:
+    with pytest.raises(TypeError, match="access_log_class"):
+        web.run_app(web.Application(), access_log_class=dict)  # type: ignore[arg-type]
+
+
+def test_debug_mode_prints_access_lines_to_stderr(tmp_path: Path) -> None:
+    """With the loop in debug mode and no handler on aiohttp.access, lines go to stderr."""
+    script = tmp_path / "serve.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import asyncio, socket, sys, threading, urllib.request
+            from aiohttp import web
+
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+
+            async def index(request):
+                return web.Response(text="ok")
+
+            def client():
+                import time
+                for _ in range(100):
+                    try:
+                        urllib.request.urlopen(f"http://127.0.0.1:{port}/debugged", timeout=5).read()
+                        break
+                    except OSError:
+                        time.sleep(0.05)
+                import os, signal
+                os.kill(os.getpid(), signal.SIGINT)
+
+            app = web.Application()
+            app.router.add_get("/debugged", index)
+            threading.Thread(target=client, daemon=True).start()
+            web.run_app(app, sock=sock, print=None)
+            """
+        )
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "PYTHONASYNCIODEBUG": "1"}
+    proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, timeout=30)
+    assert re.search(rb'"GET /debugged HTTP/1.1" 200 2', proc.stderr), proc.stderr.decode()
