@@ -136,8 +136,10 @@ class HttpRequestParser:
         self._messages: list[tuple[RawRequestMessage, StreamReader]] = []
         self._error: Optional[BadHttpMessage] = None
         self._upgraded = False
-        # Bytes fed since httptools last called us back: it buffers a field until the
-        # field is complete, so this bounds what one unfinished field can make it hold.
+        #: True once an error was in a body (its stream carries the error) rather than a head.
+        self.body_failed = False
+        # Bytes fed since httptools last called us back: it buffers a header or trailer
+        # field until the field is complete, so this bounds what it can be made to hold.
         self._max_pending = max(max_line_size, max_field_size) + 1024
         self._pending = 0
         self._reset()
@@ -167,9 +169,9 @@ class HttpRequestParser:
         """
         if self._upgraded:
             return [], True, data
+        self._pending += len(data)
         if self.in_head:
             self._head_bytes += len(data)
-            self._pending += len(data)
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -178,13 +180,21 @@ class HttpRequestParser:
             return self.take_messages(), True, data[offset:]
         except httptools.HttpParserError as exc:
             error = self._translate(exc)
-            payload = self._payload
-            if payload is not None and not payload.is_eof():
-                payload.set_exception(error)
+            self._fail_body(error)
             raise error from None
+        if self._pending > self._max_pending:
+            error = LineTooLong(b"a header or trailer field", self.max_field_size, str(self._pending))
+            self._fail_body(error)
+            raise error
         if self.in_head:
             self._check_unfinished_head(data)
         return self.take_messages(), False, b""
+
+    def _fail_body(self, error: BadHttpMessage) -> None:
+        payload = self._payload
+        if payload is not None and not payload.is_eof():
+            payload.set_exception(error)
+            self.body_failed = True
 
     def _translate(self, exc: Exception) -> BadHttpMessage:
         """Our exception for an httptools one (the callbacks' own if they raised)."""
@@ -209,8 +219,6 @@ class HttpRequestParser:
         """Refuse a head that is growing past the limits, or an HTTP/0.9 request line."""
         if self._head_bytes > self._max_head_size:
             self._fail(TooManyHeaders(message="Request header section too large"))
-        if self._pending > self._max_pending:
-            self._fail(LineTooLong(b"a request header field", self.max_field_size, str(self._pending)))
         # A line ended while the version is still unknown: "GET /path" with no version.
         if not self._raw_headers and data.endswith(b"\n") and self._parser.get_http_version() == "0.0":
             self._fail(BadHttpMessage("HTTP/0.9 is not supported"))
@@ -268,6 +276,7 @@ class HttpRequestParser:
         self._raw_headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        self._pending = 0
         parser = self._parser
         version = _VERSIONS.get(parser.get_http_version())
         if version is None:
@@ -325,6 +334,7 @@ class HttpRequestParser:
         self._messages.append((message, payload))
 
     def on_body(self, body: bytes) -> None:
+        self._pending = 0
         assert self._sink is not None
         try:
             self._sink.feed_data(body)
@@ -332,11 +342,13 @@ class HttpRequestParser:
             self._fail(exc)
 
     def on_chunk_header(self) -> None:
+        self._pending = 0
         payload = self._payload
         if payload is not None and payload._http_chunk_splits is None:
             payload.begin_http_chunk_receiving()
 
     def on_chunk_complete(self) -> None:
+        self._pending = 0
         payload = self._payload
         if payload is None:
             return
@@ -344,6 +356,7 @@ class HttpRequestParser:
             payload.end_http_chunk_receiving()
 
     def on_message_complete(self) -> None:
+        self._pending = 0
         sink = self._sink
         if sink is not None:
             try:

@@ -318,12 +318,17 @@ class RequestHandler(asyncio.Protocol):
         try:
             messages, upgraded, _tail = parser.feed_data(data)
         except HttpProcessingError as exc:
-            # Answered in turn, after the responses already owed; read nothing more.
             self._queue.extend(parser.take_messages())
-            self._queue.append((exc, EMPTY_PAYLOAD))
             self._parser = _DEAD_PARSER
-            self._paused_for_queue = True
-            self._update_reading()
+            if parser.body_failed:
+                # The body's reader gets the error; _serve answers it (see there). No more
+                # requests on this connection.
+                self._force_close = True
+            else:
+                # Answered in turn, after the responses already owed; read nothing more.
+                self._queue.append((exc, EMPTY_PAYLOAD))
+                self._paused_for_queue = True
+                self._update_reading()
         else:
             if messages:
                 self._queue.extend(messages)
@@ -410,16 +415,18 @@ class RequestHandler(asyncio.Protocol):
             raise
         except Exception as exc:
             transport = self.transport
-            if (
-                self._lingering
-                or transport is None
-                or transport.is_closing()
-                or exc is payload.exception()
-            ):
-                # The client went away mid-body, or was already answered (a stalled body's
-                # 408): nobody is left to read a 500, and it is not a server error.
+            if self._lingering or transport is None or transport.is_closing():
+                # Already answered (a stalled body's 408) or gone: nobody reads a 500.
                 self._force_close = True
                 self.logger.debug("Request %s %s ended with its connection: %r", request.method, request.path, exc)
+            elif exc is payload.exception():
+                # The body failed: a malformed body gets its 4xx; a client that left mid-body
+                # is no server error.
+                self._force_close = True
+                if isinstance(exc, HttpProcessingError) and not writer.started:
+                    self._send_refusal(exc, request._echo_header)
+                else:
+                    self.logger.debug("Request %s %s: body failed: %r", request.method, request.path, exc)
             else:
                 resp = self._handle_error(request, exc)
                 await self._finish(request, resp, start)

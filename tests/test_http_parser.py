@@ -477,3 +477,22 @@ def test_endless_header_section_gets_431(loop: asyncio.AbstractEventLoop) -> Non
 def test_trailers_count_against_the_field_limit(loop: asyncio.AbstractEventLoop) -> None:
     data = b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: " + b"v" * 9000 + b"\r\n\r\n"
     assert refusal(loop, data).code == 431
+
+
+def test_endless_trailer_is_refused_before_it_ends(loop: asyncio.AbstractEventLoop) -> None:
+    parser = make_parser(loop)
+    [(_, payload)], _, _ = parser.feed_data(
+        b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\nT: "
+    )
+    with pytest.raises(LineTooLong):
+        for _ in range(10_000):
+            parser.feed_data(b"v" * 100)
+    assert isinstance(payload.exception(), LineTooLong)
+
+
+def test_long_body_in_small_pieces_is_fine(loop: asyncio.AbstractEventLoop) -> None:
+    parser = make_parser(loop, limit=2**20)
+    [(_, payload)], _, _ = parser.feed_data(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n")
+    for _ in range(1000):
+        parser.feed_data(b"b" * 100)
+    assert len(body_of(payload)) == 100_000

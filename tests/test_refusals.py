@@ -123,3 +123,24 @@ async def test_refusal_log_is_rate_limited(caplog: pytest.LogCaptureFixture) -> 
     refused = [r for r in caplog.records if r.name == "aiohttp.server" and "Refused" in r.getMessage()]
     assert 1 <= len(refused) <= web_protocol._refusals.burst * 2  # the burst may span two seconds
     assert all(r.levelno <= logging.INFO and not r.exc_info for r in refused)
+
+
+BROKEN_BODIES = {
+    "bad chunk size": (b"zz\r\nabc\r\n0\r\n\r\n", 400),
+    "chunk longer than its size": (b"3\r\nabcdef\r\n0\r\n\r\n", 400),
+    "endless trailer": (b"1\r\nx\r\n0\r\nT: " + b"v" * 20000, 431),
+}
+
+
+@pytest.mark.parametrize(("body", "status"), list(BROKEN_BODIES.values()), ids=list(BROKEN_BODIES))
+async def test_broken_body_is_refused_once(body: bytes, status: int) -> None:
+    async with serve() as served:
+        reader, writer = await served.connect()
+        writer.write(b"POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n")
+        await asyncio.sleep(0.05)  # the handler is reading when the bad bytes come
+        writer.write(body + GOOD)
+        reply = await asyncio.wait_for(reader.read(), WAIT)
+        assert reply.startswith(b"HTTP/1.1 %d " % status), reply[:80]
+        assert reply.count(b"HTTP/1.1 ") == 1  # one answer, and /ok is never served
+        close_quietly(writer)
+        assert served.calls == ["/up"]
