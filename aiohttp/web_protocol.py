@@ -5,13 +5,16 @@ Theory of operation
 Bytes go to the parser, which hands back complete request heads with their body
 streams. Each head joins a FIFO queue; one task at a time takes the head of the queue,
 so pipelined requests are answered in order. Every request runs in its own task,
-created with a copy of the protocol's context, so context variables set while serving
-one request (the request id among them) never leak into another.
+created with a copy of the context the connection was made in, so context variables
+set while serving one request (the request id among them) never leak into another.
 
-A protocol error (malformed head, limits) is queued like a request, so the answers
-already owed are written first; then the error response goes out with
+A protocol error in a head (malformed, over a limit) is queued like a request, so the
+answers already owed are written first; then the error response goes out with
 ``Connection: close`` and the connection lingers briefly, discarding input, before it
-closes, so the client reads the answer instead of a reset.
+closes, so the client reads the answer instead of a reset. An error inside a body fails
+that body's stream instead: the handler reading it raises, and the error's status is
+the answer (unless the handler had started its own); no request follows on that
+connection.
 
 One timer per connection enforces the timeouts. Rather than re-arming on every event,
 the timer reads the connection's phase when it fires and re-arms itself: waiting for a
