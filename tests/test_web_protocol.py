@@ -554,3 +554,27 @@ async def test_wait_for_disconnection_returns_when_the_client_leaves() -> None:
         await asyncio.sleep(0.05)
         writer.close()
         await asyncio.wait_for(noticed.wait(), WAIT)
+
+
+# -- uvloop -------------------------------------------------------------------------------------
+
+
+def test_serves_under_uvloop() -> None:
+    uvloop = pytest.importorskip("uvloop")
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+
+    async def handler(request: web.BaseRequest) -> web.StreamResponse:
+        seen = var.get()
+        var.set(request.path)
+        body = await request.read()
+        return web.Response(text=f"{seen} {len(body)}")
+
+    async def scenario() -> list[bytes]:
+        async with serve(handler) as served:
+            reader, writer = await served.connect()
+            writer.write(get("/a") + b"POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi")
+            bodies = [(await read_response(reader)).body for _ in range(2)]
+            close_quietly(writer)
+            return bodies
+
+    assert uvloop.run(scenario()) == [b"unset 0", b"unset 2"]
