@@ -41,6 +41,10 @@ if os.environ.get("AIOHTTP_DEPLOY_TCP_BIND"):
 # may connect, nobody else. Everyone who can connect is trusted as a proxy (below).
 umask = 0o007
 pidfile = f"{_runtime}/gunicorn.pid"
+# gunicorn 25.1+ opens a control socket for `gunicornc`; keep it beside the app socket
+# instead of in the user's home, where two masters would fight over one path. (Older
+# gunicorn ignores settings it does not know.)
+control_socket = f"{_runtime}/gunicorn.ctl"
 proc_name = "aiohttp-app"
 
 # Peers whose Forwarded / X-Forwarded-* headers decide request.remote, scheme and host.

@@ -65,6 +65,7 @@ def test_gunicorn_accepts_the_reference_config(runtime: Path, log_format: str) -
     assert config["bind"] == f"['unix:{runtime}/gunicorn.sock']"
     assert (config["keepalive"], config["graceful_timeout"], config["timeout"]) == ("75", "30", "30")
     assert config["forwarded_allow_ips"] == "[]", "no TCP peer is trusted by default"
+    assert config["control_socket"] == f"{runtime}/gunicorn.ctl"
     assert config["max_requests"] == "10000" and config["max_requests_jitter"] == "1000"
 
 
@@ -74,14 +75,18 @@ def test_json_logs_through_gunicorn_alone(stacks: Stacks) -> None:
     stack = stacks.start(nginx=None, json_logs=True)
     assert http_get(f"127.0.0.1:{stack.settings.port}", "/log") == 200
 
-    def records() -> list[dict[str, object]]:
-        lines = (stack.log_dir / "app.log").read_text().splitlines()
-        return [json.loads(line) for line in lines if line.startswith("{")]
+    def records(name: str) -> list[dict[str, object]]:
+        """The complete JSON lines of a log written so far."""
+        text = (stack.log_dir / name).read_text()
+        return [json.loads(line) for line in text.splitlines(keepends=True) if line.endswith("}\n")]
 
-    handled = wait_until(lambda: [r for r in records() if "handling /log" in str(r["message"])], 10, "the log line")
+    handled = wait_until(lambda: [r for r in records("app.log") if "handling /log" in str(r["message"])], 10, "the log line")
     assert handled[0]["request_id"] and handled[0]["levelname"] == "INFO"
-    access = (stack.log_dir / "access.log").read_text().splitlines()
-    assert any(json.loads(line)["request_id"] == handled[0]["request_id"] for line in access)
+    rid = handled[0]["request_id"]
+
+    # The access line is written once the response is out, so it may trail the answer.
+    access = wait_until(lambda: [r for r in records("access.log") if r["request_id"] == rid], 10, "the access line")
+    assert f"rid={rid}" in str(access[0]["message"])
 
 
 def test_deploy_run_command_brings_the_stack_up_and_stops_it(runtime: Path) -> None:
