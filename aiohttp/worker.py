@@ -459,6 +459,14 @@ class GunicornWebWorker(base.Worker):
                     key, target[key], setting, value,
                 )
                 target[key] = value
+        if isinstance(runner, ServerRunner) and isinstance(target.get("trusted_proxies"), list):
+            # web.Server normalises this argument when it is made; do what it would have done.
+            from .trusted_proxies import make_trusted_proxies
+
+            proxies = make_trusted_proxies(target.pop("trusted_proxies"))
+            if proxies is not None:
+                target["trusted_proxies"] = proxies
+                target.setdefault("peer_trusted", proxies.trusts_protocol)
         if runner._handle_signals:
             self.log.info("The app's runner asked to handle signals; the gunicorn worker handles them")
             runner._handle_signals = False

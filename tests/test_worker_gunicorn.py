@@ -225,6 +225,16 @@ def test_request_limits_become_parser_limits(tmp_path: Path) -> None:
         assert request(g.address, "/" + "a" * 50, headers=f"X-Ok: {'v' * 20}\r\n").status == 200
 
 
+@pytest.mark.parametrize("app", [LOWLEVEL, pytest.param("webapp:app", marks=needs_application)])
+def test_forwarded_allow_ips_decides_whose_forwarding_headers_count(tmp_path: Path, app: str) -> None:
+    forwarded = "X-Forwarded-For: 203.0.113.9\r\nX-Forwarded-Proto: https\r\n"
+    for allowed, expected in [("127.0.0.1", "203.0.113.9 https\n"), ("10.9.9.9", "127.0.0.1 http\n")]:
+        port = free_port()
+        with Gunicorn(tmp_path, app, "--forwarded-allow-ips", allowed, bind=f"127.0.0.1:{port}") as g:
+            g.wait_ready()
+            assert request(g.address, "/remote", headers=forwarded).text == expected
+
+
 def test_timeout_heartbeat_keeps_an_idle_worker_alive(tmp_path: Path) -> None:
     with Gunicorn(tmp_path, LOWLEVEL, "--timeout", "1") as g:
         first = pid_of(g.wait_ready().text)

@@ -22,6 +22,8 @@ async def handler(request: web.BaseRequest) -> web.StreamResponse:
         time.sleep(float(request.query.get("t", "30")))
     elif path == "/boom":
         raise RuntimeError("boom from the handler")
+    elif path == "/remote":
+        return web.Response(text=f"{request.remote} {request.scheme}\n")
     elif path == "/child":
         proc = subprocess.run([sys.executable, "-c", "raise SystemExit(7)"], timeout=10)
         return web.Response(text=f"{proc.returncode}\n")

@@ -16,9 +16,14 @@ async def slow(request: web.Request) -> web.Response:
     return web.Response(text=f"{os.getpid()}\n")
 
 
+async def remote(request: web.Request) -> web.Response:
+    return web.Response(text=f"{request.remote} {request.scheme}\n")
+
+
 def create_app() -> web.Application:
     application = web.Application()
     application.router.add_get("/", index)
+    application.router.add_get("/remote", remote)
     application.router.add_get("/slow", slow)
     return application
 
