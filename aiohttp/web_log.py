@@ -77,6 +77,9 @@ class AccessLogger(AbstractAccessLogger):
             raise TypeError(f"log_format must be a str such as {self.LOG_FORMAT!r}, not {log_format!r}")
         super().__init__(logger, log_format)
         self._log_format, self._methods = _compile_format(log_format)
+        self._atoms = tuple(km.method for km in self._methods)
+        self._keys = tuple(km.key if km.key.__class__ is str else "" for km in self._methods)
+        self._grouped = tuple((i, km.key[0], km.key[1]) for i, km in enumerate(self._methods) if km.key.__class__ is not str)
 
     @property
     def enabled(self) -> bool:
@@ -87,19 +90,16 @@ class AccessLogger(AbstractAccessLogger):
         if not logger.isEnabledFor(logging.INFO):
             return
         try:
-            values = []
-            extra: dict[str, Any] = {}
-            for key, method in self._methods:
-                value = method(request, response, time)
-                values.append(value)
-                if key.__class__ is str:
-                    extra[key] = value
-                else:
-                    group = extra.get(key[0])
+            values = tuple([atom(request, response, time) for atom in self._atoms])
+            extra: dict[str, Any] = dict(zip(self._keys, values))
+            if self._grouped:
+                extra.pop("", None)
+                for i, kind, name in self._grouped:
+                    group = extra.get(kind)
                     if group is None:
-                        group = extra[key[0]] = {}
-                    group[key[1]] = value
-            logger.info(self._log_format % tuple(values), extra=extra)
+                        group = extra[kind] = {}
+                    group[name] = values[i]
+            logger.info(self._log_format % values, extra=extra)
         except Exception:
             logger.exception("Error in logging")
 
