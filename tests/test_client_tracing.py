@@ -263,6 +263,17 @@ async def test_raise_for_status_is_reported_as_exception(server: TestServer) -> 
     assert "request_end" not in names(events)
 
 
+async def test_timeout_is_reported_as_exception(server: TestServer) -> None:
+    config, events = recorder()
+    timeout = aiohttp.ClientTimeout(total=0.01)
+    async with aiohttp.ClientSession(trace_configs=[config], timeout=timeout) as session:
+        with pytest.raises(asyncio.TimeoutError):
+            await session.get(server.make_url("/slow"))
+    name, failure = events[-1]
+    assert name == "request_exception"
+    assert isinstance(failure.exception, asyncio.TimeoutError)
+
+
 async def test_waiting_for_a_pool_slot_is_reported(server: TestServer) -> None:
     config, events = recorder()
     connector = aiohttp.TCPConnector(limit=1)
@@ -342,18 +353,22 @@ async def test_wrong_trace_configs_are_refused() -> None:
         aiohttp.TraceConfig(trace_config_ctx_factory=42)
 
 
-async def test_a_failing_receiver_fails_the_request(server: TestServer) -> None:
-    async def broken(session: Any, ctx: Any, params: Any) -> None:
-        raise LookupError("tracer bug")
+async def test_a_failing_receiver_fails_the_request_and_frees_the_slot(server: TestServer) -> None:
+    failures = [LookupError("tracer bug")]
+
+    async def broken_once(session: Any, ctx: Any, params: Any) -> None:
+        if failures:
+            raise failures.pop()
 
     config = aiohttp.TraceConfig()
-    config.on_connection_create_end.append(broken)
-    connector = aiohttp.TCPConnector()
+    config.on_connection_create_end.append(broken_once)
+    connector = aiohttp.TCPConnector(limit=1)
     async with aiohttp.ClientSession(connector=connector, trace_configs=[config]) as session:
         with pytest.raises(LookupError):
             await session.get(server.make_url("/hello"))
-        # The connection was given back: the pool has no slot in use.
-        assert not connector._acquired
+        # The only pool slot was given back, so the next request gets a connection.
+        resp = await asyncio.wait_for(session.get(server.make_url("/hello")), 10)
+        assert await resp.text() == "hello -"
 
 
 async def test_without_trace_configs_nothing_is_traced(server: TestServer) -> None:
