@@ -156,6 +156,10 @@ class StreamWriter(AbstractStreamWriter):
             await self._on_headers_sent(headers)
         self._pending_headers = serialize_headers(status_line, headers)
 
+    def buffer_headers(self, status_line: str, headers: "CIMultiDict[str]") -> None:
+        """``write_headers`` without the await, for writers with no on_headers_sent hook."""
+        self._pending_headers = serialize_headers(status_line, headers)
+
     def send_continue(self) -> None:
         """Answer ``Expect: 100-continue`` once the handler starts reading the body."""
         if self._pending_headers is None and self.output_size == 0:

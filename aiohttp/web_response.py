@@ -30,7 +30,7 @@ from .helpers import (
     should_remove_content_length,
     validate_etag_value,
 )
-from .http_writer import HttpVersion10, HttpVersion11, http_date
+from .http_writer import HttpVersion10, HttpVersion11, StreamWriter, http_date
 from .typedefs import JSONEncoder, LooseHeaders
 
 if TYPE_CHECKING:
@@ -78,6 +78,19 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
     _body: Any = None
     _length_check = True
     _headers: "CIMultiDict[str]"
+    # Defaults live on the class so that a plain response costs few attribute stores.
+    _keep_alive: Optional[bool] = None
+    _chunked = False
+    _compression = False
+    _compression_strategy = zlib.Z_DEFAULT_STRATEGY
+    _compression_force: Optional[ContentCoding] = None
+    _cookies: Optional[SimpleCookie] = None
+    _req: Optional["BaseRequest"] = None
+    _payload_writer: Optional[AbstractStreamWriter] = None
+    _eof_sent = False
+    _must_be_empty_body: Optional[bool] = None
+    _body_length = 0
+    _state: Optional[dict[str, Any]] = None
 
     def __init__(
         self,
@@ -87,25 +100,17 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
         headers: Optional[LooseHeaders] = None,
         _real_headers: Optional["CIMultiDict[str]"] = None,
     ) -> None:
-        self._keep_alive: Optional[bool] = None
-        self._chunked = False
-        self._compression = False
-        self._compression_strategy = zlib.Z_DEFAULT_STRATEGY
-        self._compression_force: Optional[ContentCoding] = None
-        self._cookies: Optional[SimpleCookie] = None
-        self._req: Optional[BaseRequest] = None
-        self._payload_writer: Optional[AbstractStreamWriter] = None
-        self._eof_sent = False
-        self._must_be_empty_body: Optional[bool] = None
-        self._body_length = 0
-        self._state: Optional[dict[str, Any]] = None
         if _real_headers is not None:
             self._headers = _real_headers
         elif headers is not None:
             self._headers = CIMultiDict(headers)
         else:
             self._headers = CIMultiDict()
-        self.set_status(status, reason)
+        if reason is None and status.__class__ is int and 100 <= status <= 999:
+            self._status = status
+            self._reason = REASONS.get(status, "")
+        else:
+            self.set_status(status, reason)
 
     # -- identity and state ------------------------------------------------
 
@@ -404,11 +409,18 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
         self._req = request
         writer = self._payload_writer = request._payload_writer
         await request._prepare_hook(self)
-        await self._prepare_headers()
-        await self._write_headers()
+        if self._compression:
+            await self._start_compression(request)
+        self._prepare_headers()
+        status_line = self._status_line(request.version)
+        if writer.__class__ is StreamWriter and writer._on_headers_sent is None:
+            writer.buffer_headers(status_line, self._headers)
+        else:
+            await writer.write_headers(status_line, self._headers)
         return writer
 
-    async def _prepare_headers(self) -> None:
+    def _prepare_headers(self) -> None:
+        """Complete the headers: cookies, framing, Date, Server, Connection, request id."""
         request = self._req
         assert request is not None
         writer = self._payload_writer
@@ -422,8 +434,6 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
         if self._cookies:
             for cookie in self._cookies.values():
                 headers.add(hdrs.SET_COOKIE, cookie.output(header="")[1:])
-        if self._compression:
-            await self._start_compression(request)
         empty_body = self._must_be_empty_body
         if self._chunked:
             if version != HttpVersion11:
@@ -462,19 +472,13 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
                 headers[hdrs.CONNECTION] = "close"
         self._keep_alive = keep_alive
 
-    async def _write_headers(self) -> None:
-        request = self._req
-        assert request is not None
-        writer = self._payload_writer
-        assert writer is not None
-        version = request.version
+    def _status_line(self, version: Any) -> str:
+        status = self._status
         if version == HttpVersion11:
-            status_line = _STATUS_LINES_11.get(self._status) if self._reason == REASONS.get(self._status) else None
-            if status_line is None:
-                status_line = f"HTTP/1.1 {self._status} {self._reason}"
-        else:
-            status_line = f"HTTP/{version.major}.{version.minor} {self._status} {self._reason}"
-        await writer.write_headers(status_line, self._headers)
+            if self._reason == REASONS.get(status):
+                return _STATUS_LINES_11[status]
+            return f"HTTP/1.1 {status} {self._reason}"
+        return f"HTTP/{version.major}.{version.minor} {status} {self._reason}"
 
     async def write(self, data: Union[bytes, bytearray, memoryview]) -> None:
         """Send a body chunk (after ``prepare``)."""
@@ -560,10 +564,16 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
         return True
 
 
+_TEXT_PLAIN_UTF8: Final = "text/plain; charset=utf-8"
+
+
 class Response(StreamResponse):
     """A response with its whole body known up front; Content-Length is set for you."""
 
     _length_check = False
+    _compressed_body: Optional[bytes] = None
+    _zlib_executor_size: Optional[int] = None
+    _zlib_executor: Optional[Executor] = None
 
     def __init__(
         self,
@@ -578,6 +588,29 @@ class Response(StreamResponse):
         zlib_executor_size: Optional[int] = None,
         zlib_executor: Optional[Executor] = None,
     ) -> None:
+        if (
+            text.__class__ is str
+            and body is None
+            and headers is None
+            and charset is None
+            and reason is None
+            and status.__class__ is int
+            and 100 <= status <= 999
+            and (content_type is None or "charset" not in content_type)
+        ):
+            # The common case (text, maybe a content type) without the general checks.
+            assert text is not None
+            self._headers = CIMultiDict(
+                ((hdrs.CONTENT_TYPE, _TEXT_PLAIN_UTF8 if content_type is None else f"{content_type}; charset=utf-8"),)
+            )
+            self._status = status
+            self._reason = REASONS.get(status, "")
+            self._body = text.encode("utf-8")
+            if zlib_executor_size is not None:
+                self._zlib_executor_size = zlib_executor_size
+            if zlib_executor is not None:
+                self._zlib_executor = zlib_executor
+            return
         if body is not None and text is not None:
             raise ValueError("body and text are not allowed together")
         if headers is None:
@@ -612,9 +645,10 @@ class Response(StreamResponse):
                 f"{content_type}; charset={charset}" if charset is not None else content_type
             )
         super().__init__(status=status, reason=reason, _real_headers=real_headers)
-        self._compressed_body: Optional[bytes] = None
-        self._zlib_executor_size = zlib_executor_size
-        self._zlib_executor = zlib_executor
+        if zlib_executor_size is not None:
+            self._zlib_executor_size = zlib_executor_size
+        if zlib_executor is not None:
+            self._zlib_executor = zlib_executor
         if text is not None:
             self.text = text
         else:
@@ -686,7 +720,8 @@ class Response(StreamResponse):
     async def _start(self, request: "BaseRequest") -> AbstractStreamWriter:
         if not self._chunked and hdrs.CONTENT_LENGTH not in self._headers:
             if not self._must_be_empty_body or request.method == hdrs.METH_HEAD:
-                size = self.content_length
+                body = self._body
+                size = len(body) if body.__class__ is bytes else self.content_length
                 if size is not None:
                     self._headers[hdrs.CONTENT_LENGTH] = str(size)
                 elif request.version >= HttpVersion11:
@@ -724,6 +759,14 @@ class Response(StreamResponse):
         if self._eof_sent:
             return
         body = self._compressed_body if self._compressed_body is not None else self._body
+        writer = self._payload_writer
+        if body.__class__ is bytes and not self._must_be_empty_body and writer is not None:
+            self._body_length += len(body)
+            await writer.write_eof(body)
+            self._eof_sent = True
+            self._req = None
+            self._payload_writer = None
+            return
         if body is None or self._must_be_empty_body:
             await super().write_eof()
         elif isinstance(body, (bytes, bytearray)):
