@@ -91,7 +91,7 @@ class AccessLogger(AbstractAccessLogger):
             return
         try:
             values = tuple([atom(request, response, time) for atom in self._atoms])
-            extra: dict[str, Any] = dict(zip(self._keys, values))
+            extra: dict[str, Any] = dict(zip(self._keys, values, strict=True))
             if self._grouped:
                 extra.pop("", None)
                 for i, kind, name in self._grouped:

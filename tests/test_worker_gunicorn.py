@@ -17,7 +17,6 @@ from itertools import groupby
 from pathlib import Path
 
 import pytest
-
 from worker_apps.harness import (
     DEADLINE,
     WORKERS,

@@ -138,15 +138,16 @@ class Gunicorn:
             **(env or {}),
         }
         self.pass_fds = pass_fds
-        self.proc: Optional["subprocess.Popen[bytes]"] = None
+        self.proc: Optional[subprocess.Popen[bytes]] = None
 
     def __enter__(self) -> "Gunicorn":
+        self._stderr = open(self.tmp_path / "stderr.log", "wb")
         self.proc = subprocess.Popen(
             self.args,
             cwd=self.tmp_path,
             env=self.env,
             stdout=subprocess.DEVNULL,
-            stderr=open(self.tmp_path / "stderr.log", "wb"),  # noqa: SIM115
+            stderr=self._stderr,
             start_new_session=True,
             pass_fds=self.pass_fds,
         )
@@ -171,6 +172,7 @@ class Gunicorn:
             self.proc.wait(timeout=DEADLINE)
         except subprocess.TimeoutExpired:  # pragma: no cover
             pass
+        self._stderr.close()
 
     def signal(self, sig: int) -> None:
         assert self.proc is not None
