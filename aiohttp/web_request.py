@@ -246,11 +246,11 @@ class BaseRequest(MutableMapping[str, Any], HeadersMixin):
     def client_max_size(self) -> int:
         return self._client_max_size
 
-    @reify
+    @property
     def message(self) -> RawRequestMessage:
         return self._message
 
-    @reify
+    @property
     def rel_url(self) -> URL:
         return self._rel_url
 
@@ -349,11 +349,11 @@ class BaseRequest(MutableMapping[str, Any], HeadersMixin):
         """``https`` when the connection uses TLS, else ``http``."""
         return "https" if self._protocol.get_extra_info("sslcontext") else "http"
 
-    @reify
+    @property
     def method(self) -> str:
         return self._method
 
-    @reify
+    @property
     def version(self) -> HttpVersion:
         return self._message.version
 
@@ -377,7 +377,7 @@ class BaseRequest(MutableMapping[str, Any], HeadersMixin):
     def url(self) -> URL:
         return URL.build(scheme=self.scheme, authority=self.host).join(self._rel_url)
 
-    @reify
+    @property
     def path(self) -> str:
         return self._rel_url.path
 
@@ -385,7 +385,7 @@ class BaseRequest(MutableMapping[str, Any], HeadersMixin):
     def path_qs(self) -> str:
         return str(self._rel_url)
 
-    @reify
+    @property
     def raw_path(self) -> str:
         return self._message.path
 
@@ -397,11 +397,11 @@ class BaseRequest(MutableMapping[str, Any], HeadersMixin):
     def query_string(self) -> str:
         return self._rel_url.query_string
 
-    @reify
+    @property
     def headers(self) -> "CIMultiDictProxy[str]":
         return self._headers  # type: ignore[return-value]
 
-    @reify
+    @property
     def raw_headers(self) -> RawHeaders:
         return self._message.raw_headers
 
@@ -444,7 +444,7 @@ class BaseRequest(MutableMapping[str, Any], HeadersMixin):
     def if_range(self) -> Optional[datetime.datetime]:
         return parse_http_date(self.headers.get(hdrs.IF_RANGE))
 
-    @reify
+    @property
     def keep_alive(self) -> bool:
         return not self._message.should_close
 
@@ -479,7 +479,7 @@ class BaseRequest(MutableMapping[str, Any], HeadersMixin):
 
     # -- body -------------------------------------------------------------
 
-    @reify
+    @property
     def content(self) -> StreamReader:
         return self._payload
 
@@ -724,7 +724,7 @@ class Request(BaseRequest):
         new_req._match_info = self._match_info
         return new_req
 
-    @reify
+    @property
     def match_info(self) -> "UrlMappingMatchInfo":
         """What the router matched: dynamic path parts, the route, the apps."""
         match_info = self._match_info
