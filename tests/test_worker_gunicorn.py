@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 from worker_apps.harness import (
+    APPS,
     DEADLINE,
+    REPO,
     WORKERS,
     Gunicorn,
     connect,
@@ -110,6 +112,22 @@ def test_a_factory_made_runner_gets_gunicorns_settings(tmp_path: Path) -> None:
             assert read_reply(sock).status == 200
             assert sock.recv(1) == b""  # --keepalive 1 replaced the runner's 300 s
         assert "gunicorn's keepalive setting replaces it" in g.logs()
+
+
+def test_the_uvloop_worker_uses_no_event_loop_policy(tmp_path: Path) -> None:
+    """Python 3.14 deprecates the policy API; the worker makes its uvloop loop directly."""
+    guard = tmp_path / "sitecustomize.py"
+    guard.write_text(
+        "import asyncio\n"
+        "def _refuse(*args, **kwargs):\n"
+        "    raise RuntimeError('event loop policy API used')\n"
+        "asyncio.set_event_loop_policy = _refuse\n"
+        "asyncio.get_event_loop_policy = _refuse\n"
+    )
+    env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO), str(APPS)])}
+    with Gunicorn(tmp_path, LOWLEVEL, worker_class=WORKERS[1], env=env) as g:
+        assert g.wait_ready().status == 200
+        assert "policy API used" not in g.logs()
 
 
 def test_importing_aiohttp_does_not_import_gunicorn() -> None:
