@@ -180,6 +180,8 @@ class _BodyWriter:
             if transport is not None and not transport.is_closing():
                 transport.write(b"0\r\n\r\n")
         await self._protocol.drain()
+        if self._traced is not None and chunk:
+            await self._traced._trace_chunk_sent(bytes(chunk))
 
     async def drain(self) -> None:
         await self._protocol.drain()
