@@ -44,9 +44,15 @@ DEFAULT_MAX_HEADERS: Final = 128
 
 # RFC 3986 host: reg-name / IPv4 / IP-literal, with an optional port.
 _HOST_RE: Final = re.compile(
-    r"(?:\[[0-9A-Fa-f:.]+(?:%[0-9A-Za-z._~-]+)?\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]*)?"
+    rb"(?:\[[0-9A-Fa-f:.]+(?:%[0-9A-Za-z._~-]+)?\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]*)?"
 )
 _VERSIONS: Final = {"1.1": HttpVersion11, "1.0": HttpVersion10}
+_METHODS: Final = {m.encode(): m for m in hdrs.METH_ALL}
+_COMPRESSIONS: Final = {b"gzip": "gzip", b"deflate": "deflate", b"br": "br"}
+_OWS: Final = (b" ", b"\t")
+# Lengths of host, content-length, content-encoding, transfer-encoding: only names of
+# these lengths are lower-cased and compared.
+_SPECIAL_LENGTHS: Final = frozenset({4, 14, 16, 17})
 
 
 class RawRequestMessage(NamedTuple):
@@ -60,6 +66,9 @@ class RawRequestMessage(NamedTuple):
     upgrade: bool
     chunked: bool
     url: URL
+
+
+_tuple_new: Final = tuple.__new__
 
 
 class _Decompressor:
@@ -148,13 +157,11 @@ class HttpRequestParser:
         self.in_head = False
         self._head_bytes = 0
         self._url = b""
-        self._headers: list[tuple[str, str]] = []
         self._raw_headers: list[tuple[bytes, bytes]] = []
-        self._host_count = 0
-        self._te: Optional[str] = None
-        self._te_count = 0
+        self._host: Optional[bytes] = None
+        self._te: Optional[bytes] = None
         self._content_length = 0
-        self._encoding: Optional[str] = None
+        self._encoding: Optional[bytes] = None
         self._in_trailers = False
         self._payload: Optional[StreamReader] = None
         self._sink: Union[StreamReader, _Decompressor, None] = None
@@ -188,7 +195,10 @@ class HttpRequestParser:
             raise error
         if self.in_head:
             self._check_unfinished_head(data)
-        return self.take_messages(), False, b""
+        messages = self._messages
+        if messages:
+            self._messages = []
+        return messages, False, b""
 
     def _fail_body(self, error: BadHttpMessage) -> None:
         payload = self._payload
@@ -253,27 +263,29 @@ class HttpRequestParser:
             self._fail(LineTooLong(name, self.max_field_size, str(len(name) + len(value))))
         if self._in_trailers:
             return  # trailer fields are read and dropped; llhttp has validated their syntax
-        if len(self._raw_headers) >= self.max_headers:
-            self._fail(TooManyHeaders(message="Too many headers"))
-        if value and value[-1] in (32, 9):
+        if value.endswith(_OWS):
             value = value.rstrip(b" \t")  # llhttp keeps trailing OWS; it is not part of the value
-        lname = name.lower()
-        svalue = value.decode("utf-8", "surrogateescape")
+        if len(name) in _SPECIAL_LENGTHS:
+            self._special_header(name.lower(), value)
+        raw = self._raw_headers
+        raw.append((name, value))
+        if len(raw) > self.max_headers:
+            self._fail(TooManyHeaders(message="Too many headers"))
+
+    def _special_header(self, lname: bytes, value: bytes) -> None:
+        """Note the fields that decide framing and routing; refuse a bad or repeated Host."""
         if lname == b"host":
-            self._host_count += 1
-            if self._host_count > 1:
+            if self._host is not None:
                 self._fail(BadHttpMessage("Duplicate Host header"))
-            if not _HOST_RE.fullmatch(svalue):
+            if not _HOST_RE.fullmatch(value):
                 self._fail(InvalidHeader(b"Host"))
+            self._host = value
         elif lname == b"transfer-encoding":
-            self._te_count += 1
-            self._te = svalue if self._te is None else f"{self._te}, {svalue}"
+            self._te = value if self._te is None else self._te + b"," + value
         elif lname == b"content-length":
             self._content_length = int(value)
         elif lname == b"content-encoding":
-            self._encoding = svalue.strip().lower()
-        self._headers.append((name.decode("ascii"), svalue))
-        self._raw_headers.append((name, value))
+            self._encoding = value.strip().lower()
 
     def on_headers_complete(self) -> None:
         self._pending = 0
@@ -288,37 +300,47 @@ class HttpRequestParser:
         if self._te is not None:
             if version is HttpVersion10:
                 self._fail(BadHttpMessage("Transfer-Encoding is not allowed in HTTP/1.0"))
-            codings = [c.strip().lower() for c in self._te.split(",")]
-            if codings != ["chunked"]:
-                if codings[-1] == "chunked":
+            codings = [c.strip().lower() for c in self._te.split(b",")]
+            if codings != [b"chunked"]:
+                if codings[-1] == b"chunked":
                     self._fail(
                         BadHttpMessage("Transfer-Encoding other than chunked is not implemented")
                     )
                 self._fail(TransferEncodingError("Transfer-Encoding must end in chunked"))
             chunked = True
-        if self._host_count == 0 and version is HttpVersion11:
+        if self._host is None and version is HttpVersion11:
             self._fail(BadHttpMessage("Missing Host header"))
 
-        method = parser.get_method().decode("ascii")
+        method_b = parser.get_method()
+        method = _METHODS.get(method_b) or method_b.decode("ascii")
         target = self._url.decode("ascii")
         try:
             url = _make_url(method, target)
         except ValueError:  # not a request target we can serve
             self._fail(BadHttpMessage("Invalid request target"))
             raise AssertionError from None  # unreachable
-        compression = self._encoding if self._encoding in ("gzip", "deflate", "br") else None
+        raw = self._raw_headers
+        headers = CIMultiDict(
+            [(name.decode("ascii"), value.decode("utf-8", "surrogateescape")) for name, value in raw]
+        )
+        encoding = self._encoding
+        compression = _COMPRESSIONS.get(encoding) if encoding is not None else None
         upgrade = parser.should_upgrade()
-        message = RawRequestMessage(
-            method,
-            target,
-            version,
-            CIMultiDictProxy(CIMultiDict(self._headers)),
-            tuple(self._raw_headers),
-            not parser.should_keep_alive() or upgrade,
-            compression,
-            upgrade,
-            chunked,
-            url,
+        # tuple.__new__ directly: the NamedTuple's own __new__ is a Python-level call.
+        message: RawRequestMessage = _tuple_new(
+            RawRequestMessage,
+            (
+                method,
+                target,
+                version,
+                CIMultiDictProxy(headers),
+                tuple(raw),
+                upgrade or not parser.should_keep_alive(),
+                compression,
+                upgrade,
+                chunked,
+                url,
+            ),
         )
         if chunked or self._content_length > 0:
             payload = StreamReader(self._protocol, self._limit, loop=self._loop)
@@ -376,8 +398,10 @@ def _make_url(method: str, target: str) -> URL:
     if target.startswith("/"):
         if "#" in target:
             target = target.partition("#")[0]
-        path, _, query = target.partition("?")
-        return URL.build(path=path, query_string=query, encoded=True)
+        if target.startswith("//"):  # a path, not a scheme-relative URL
+            path, _, query = target.partition("?")
+            return URL.build(path=path, query_string=query, encoded=True)
+        return URL(target, encoded=True)
     if target == "*" and method == hdrs.METH_OPTIONS:
         return URL.build(path="*", encoded=True)
     if method == hdrs.METH_CONNECT:

@@ -445,7 +445,7 @@ class RequestHandler(asyncio.Protocol):
                 except TypeError as exc:
                     await self._finish(request, self._handle_error(request, exc), start)
             else:
-                if getattr(resp, "__http_exception__", False):
+                if isinstance(resp, HTTPException):
                     warnings.warn(
                         "returning HTTPException object is deprecated, raise it instead",
                         DeprecationWarning,
@@ -490,7 +490,8 @@ class RequestHandler(asyncio.Protocol):
                 resp = fallback
         if not resp.keep_alive:
             self._force_close = True
-        await self._log_access(request, resp, loop_time=self._loop.time() - start)
+        if self.access_logger is not None:
+            await self._log_access(request, resp, loop_time=self._loop.time() - start)
         if not self._force_close and not payload.is_eof():
             await self._drain_unread_body(payload)
 
