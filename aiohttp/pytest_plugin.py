@@ -8,9 +8,10 @@ same loop. Fixtures: ``loop``, ``aiohttp_client``, ``aiohttp_server``, ``aiohttp
 """
 
 import asyncio
+import contextlib
 import inspect
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, Optional, Union
+from typing import Any, Optional, Protocol, TypeVar, Union
 
 import pytest
 
@@ -31,6 +32,7 @@ _LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 AiohttpClient = Callable[..., Awaitable[TestClient[Any, Any]]]
 AiohttpServer = Callable[..., Awaitable[TestServer]]
 AiohttpRawServer = Callable[..., Awaitable[RawTestServer]]
+_ClosableT = TypeVar("_ClosableT", bound="_Closable")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -150,6 +152,26 @@ def aiohttp_unused_port() -> Callable[[], int]:
     return unused_port
 
 
+class _Closable(Protocol):
+    async def close(self) -> None: ...
+
+
+@contextlib.contextmanager
+def _closed_on_exit(
+    loop: asyncio.AbstractEventLoop, items: list[_ClosableT]
+) -> Iterator[list[_ClosableT]]:
+    """Yield ``items``; afterwards close each on ``loop``, the last made first."""
+    try:
+        yield items
+    finally:
+
+        async def close_all() -> None:
+            while items:
+                await items.pop().close()
+
+        loop.run_until_complete(close_all())
+
+
 @pytest.fixture
 def aiohttp_server(loop: asyncio.AbstractEventLoop) -> Iterator[AiohttpServer]:
     """``await aiohttp_server(app, *, host=, port=, **runner_kwargs)``: a started TestServer."""
@@ -163,13 +185,8 @@ def aiohttp_server(loop: asyncio.AbstractEventLoop) -> Iterator[AiohttpServer]:
         servers.append(server)
         return server
 
-    yield go
-
-    async def finalize() -> None:
-        while servers:
-            await servers.pop().close()
-
-    loop.run_until_complete(finalize())
+    with _closed_on_exit(loop, servers):
+        yield go
 
 
 @pytest.fixture
@@ -183,13 +200,8 @@ def aiohttp_raw_server(loop: asyncio.AbstractEventLoop) -> Iterator[AiohttpRawSe
         servers.append(server)
         return server
 
-    yield go
-
-    async def finalize() -> None:
-        while servers:
-            await servers.pop().close()
-
-    loop.run_until_complete(finalize())
+    with _closed_on_exit(loop, servers):
+        yield go
 
 
 @pytest.fixture
@@ -229,13 +241,8 @@ def aiohttp_client(
         clients.append(client)
         return client
 
-    yield go
-
-    async def finalize() -> None:
-        while clients:
-            await clients.pop().close()
-
-    loop.run_until_complete(finalize())
+    with _closed_on_exit(loop, clients):
+        yield go
 
 
 # -- running coroutine tests and async fixtures on ``loop`` ------------------------------

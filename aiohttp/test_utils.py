@@ -15,7 +15,7 @@ import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Optional, TypeVar, Union, cast
+from typing import TYPE_CHECKING, Any, Generic, Optional, Self, TypeVar, Union, cast
 from unittest import IsolatedAsyncioTestCase, mock
 
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -103,7 +103,40 @@ def unused_port() -> int:
 # -- test servers ----------------------------------------------------------------
 
 
-class BaseTestServer(ABC, Generic[_Request]):
+class _StartedInAsyncWith:
+    """``async with`` starts the object and closes it; a plain ``with`` is a mistake."""
+
+    async def start_server(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> None:
+        raise TypeError("Use async with instead")
+
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        pass  # __enter__ always raises
+
+    async def __aenter__(self) -> Self:
+        await self.start_server()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        await self.close()
+
+
+class BaseTestServer(_StartedInAsyncWith, ABC, Generic[_Request]):
     """A server on a free loopback port; ``start_server()`` to listen, ``close()`` to stop."""
 
     __test__ = False  # not a pytest test class, despite the name
@@ -194,28 +227,6 @@ class BaseTestServer(ABC, Generic[_Request]):
             self._site = None
             self._closed = True
 
-    def __enter__(self) -> None:
-        raise TypeError("Use async with instead")
-
-    def __exit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc_value: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None:
-        pass  # __enter__ always raises
-
-    async def __aenter__(self) -> "BaseTestServer[_Request]":
-        await self.start_server()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc_value: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None:
-        await self.close()
 
 
 class TestServer(BaseTestServer[Request]):
@@ -267,7 +278,7 @@ class RawTestServer(BaseTestServer[BaseRequest]):
 # -- test client -----------------------------------------------------------------
 
 
-class TestClient(Generic[_Request, _ApplicationNone]):
+class TestClient(_StartedInAsyncWith, Generic[_Request, _ApplicationNone]):
     """A ClientSession whose request methods take paths on one test server.
 
     Responses and the session are closed by ``close()``, which also stops the server.
@@ -379,28 +390,6 @@ class TestClient(Generic[_Request, _ApplicationNone]):
         await self._server.close()
         self._closed = True
 
-    def __enter__(self) -> None:
-        raise TypeError("Use async with instead")
-
-    def __exit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc_value: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None:
-        pass  # __enter__ always raises
-
-    async def __aenter__(self) -> "TestClient[_Request, _ApplicationNone]":
-        await self.start_server()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc_value: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None:
-        await self.close()
 
 
 # -- unittest --------------------------------------------------------------------
