@@ -1,12 +1,11 @@
 """The HTTP exception tree: raised or returned from a handler, each becomes its response."""
 
-import asyncio
 import json
 from http import HTTPStatus
 
 import pytest
 from raw_http import get as http_get
-from raw_http import read_response, serve
+from raw_http import pipelined, serve
 
 from aiohttp import web, web_exceptions
 
@@ -108,12 +107,12 @@ async def test_raised_exceptions_become_responses() -> None:
             raise web.HTTPNoContent(headers={"X-Done": "1"})
         raise web.HTTPNotFound()
 
-    async with serve(handler) as port:
-        redirect = await http_get(port, "/redirect")
-        not_allowed = await http_get(port, "/405")
-        conflict = await http_get(port, "/json")
-        missing = await http_get(port, "/missing")
-        empty = await http_get(port, "/empty")
+    async with serve(handler) as server:
+        redirect = await http_get(server, "/redirect")
+        not_allowed = await http_get(server, "/405")
+        conflict = await http_get(server, "/json")
+        missing = await http_get(server, "/missing")
+        empty = await http_get(server, "/empty")
     assert (redirect.status, redirect.headers["Location"]) == (302, "/target")
     assert redirect.text() == "302: Found"
     assert (not_allowed.status, not_allowed.headers["Allow"]) == (405, "POST")
@@ -130,9 +129,9 @@ async def test_returning_an_exception_works_but_warns() -> None:
     async def handler(request: web.BaseRequest) -> web.StreamResponse:
         return web.HTTPFound("/returned")
 
-    async with serve(handler) as port:
+    async with serve(handler) as server:
         with pytest.warns(DeprecationWarning, match="raise"):
-            resp = await http_get(port)
+            resp = await http_get(server)
     assert (resp.status, resp.headers["Location"]) == (302, "/returned")
 
 
@@ -142,14 +141,9 @@ async def test_exception_keeps_the_connection_alive() -> None:
             raise web.HTTPBadRequest(text="no")
         return web.Response(text="fine")
 
-    async with serve(handler) as port:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            writer.write(b"GET /bad HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-            first = await read_response(reader)
-            second = await read_response(reader)
-        finally:
-            writer.close()
+    async with serve(handler) as server:
+        data = b"GET /bad HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+        first, second = await pipelined(server, data, 2)
     assert (first.status, first.text()) == (400, "no")
     assert (second.status, second.text()) == (200, "fine")
 
@@ -160,7 +154,7 @@ async def test_exception_with_cookies() -> None:
         exc.del_cookie("session")
         raise exc
 
-    async with serve(handler) as port:
-        resp = await http_get(port)
+    async with serve(handler) as server:
+        resp = await http_get(server)
     assert resp.status == 303
     assert resp.headers["Set-Cookie"].startswith('session=""')

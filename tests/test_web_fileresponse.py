@@ -11,7 +11,7 @@ from typing import Any
 import brotli
 import pytest
 import trustme
-from raw_http import RawResponse, read_response, serve
+from raw_http import RawResponse, Target, connect, pipelined, read_response, serve
 from raw_http import get as http_get
 
 from aiohttp import web, web_fileresponse
@@ -57,8 +57,8 @@ async def spy_sendfile(calls: list[int]) -> None:
 async def test_whole_file_uses_sendfile(static_dir: pathlib.Path) -> None:
     calls: list[int] = []
     await spy_sendfile(calls)
-    async with serve(file_handler(static_dir)) as port:
-        resp = await http_get(port, "/data.bin")
+    async with serve(file_handler(static_dir)) as server:
+        resp = await http_get(server, "/data.bin")
     assert resp.status == 200
     assert resp.body == CONTENT
     assert resp.headers["Content-Length"] == str(len(CONTENT))
@@ -71,9 +71,9 @@ async def test_whole_file_uses_sendfile(static_dir: pathlib.Path) -> None:
 
 
 async def test_content_types_from_mimetypes(static_dir: pathlib.Path) -> None:
-    async with serve(file_handler(static_dir)) as port:
-        html = await http_get(port, "/page.html")
-        archive = await http_get(port, "/backup.tar.gz", headers="Accept-Encoding: gzip\r\n")
+    async with serve(file_handler(static_dir)) as server:
+        html = await http_get(server, "/page.html")
+        archive = await http_get(server, "/backup.tar.gz", headers="Accept-Encoding: gzip\r\n")
     assert html.headers["Content-Type"] == "text/html; charset=utf-8"
     assert html.text() == "<h1>hi</h1>"
     # A compressed archive is sent as it is, never as a Content-Encoding to undo.
@@ -82,8 +82,8 @@ async def test_content_types_from_mimetypes(static_dir: pathlib.Path) -> None:
 
 
 async def test_keep_alive_after_sendfile(static_dir: pathlib.Path) -> None:
-    async with serve(file_handler(static_dir)) as port:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    async with serve(file_handler(static_dir)) as server:
+        reader, writer = await connect(server)
         try:
             for _ in range(3):
                 writer.write(b"GET /data.bin HTTP/1.1\r\nHost: t\r\n\r\n")
@@ -97,8 +97,8 @@ async def test_no_sendfile_setting_reads_chunks(static_dir: pathlib.Path, monkey
     monkeypatch.setattr(web_fileresponse, "NOSENDFILE", True)
     calls: list[int] = []
     await spy_sendfile(calls)
-    async with serve(file_handler(static_dir, chunk_size=1000)) as port:
-        resp = await http_get(port, "/data.bin")
+    async with serve(file_handler(static_dir, chunk_size=1000)) as server:
+        resp = await http_get(server, "/data.bin")
     assert resp.body == CONTENT
     assert calls == []
 
@@ -111,23 +111,18 @@ async def test_tls_falls_back_to_chunked_reads(static_dir: pathlib.Path) -> None
     ca.configure_trust(client_ctx)
     calls: list[int] = []
     await spy_sendfile(calls)
-    async with serve(file_handler(static_dir, chunk_size=4096), ssl_context=server_ctx) as port:
-        resp = await http_get(port, "/data.bin", ssl_context=client_ctx)
-        ranged = await http_get(port, "/data.bin", headers="Range: bytes=100-5099\r\n", ssl_context=client_ctx)
+    async with serve(file_handler(static_dir, chunk_size=4096), ssl_context=server_ctx) as server:
+        resp = await http_get(server, "/data.bin", ssl_context=client_ctx)
+        ranged = await http_get(server, "/data.bin", headers="Range: bytes=100-5099\r\n", ssl_context=client_ctx)
     assert resp.body == CONTENT
     assert ranged.status == 206 and ranged.body == CONTENT[100:5100]
     assert calls == []
 
 
 async def test_head_sends_headers_only(static_dir: pathlib.Path) -> None:
-    async with serve(file_handler(static_dir)) as port:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            writer.write(b"HEAD /data.bin HTTP/1.1\r\nHost: t\r\n\r\nGET /page.html HTTP/1.1\r\nHost: t\r\n\r\n")
-            head = await read_response(reader, head_only=True)
-            follow = await read_response(reader)
-        finally:
-            writer.close()
+    async with serve(file_handler(static_dir)) as server:
+        data = b"HEAD /data.bin HTTP/1.1\r\nHost: t\r\n\r\nGET /page.html HTTP/1.1\r\nHost: t\r\n\r\n"
+        head, follow = await pipelined(server, data, 2, heads=1)
     assert head.status == 200
     assert head.headers["Content-Length"] == str(len(CONTENT))
     assert follow.text() == "<h1>hi</h1>"
@@ -144,8 +139,8 @@ async def test_head_sends_headers_only(static_dir: pathlib.Path) -> None:
     ],
 )
 async def test_single_ranges(static_dir: pathlib.Path, range_header: str, start: int, end: int) -> None:
-    async with serve(file_handler(static_dir)) as port:
-        resp = await http_get(port, "/data.bin", headers=f"Range: {range_header}\r\n")
+    async with serve(file_handler(static_dir)) as server:
+        resp = await http_get(server, "/data.bin", headers=f"Range: {range_header}\r\n")
     assert resp.status == 206
     assert resp.headers["Content-Range"] == f"bytes {start}-{end - 1}/{len(CONTENT)}"
     assert resp.headers["Content-Length"] == str(end - start)
@@ -154,41 +149,41 @@ async def test_single_ranges(static_dir: pathlib.Path, range_header: str, start:
 
 @pytest.mark.parametrize("range_header", ["bytes=20000-", "bytes=5-2", "bytes=-0", "bytes=abc"])
 async def test_unsatisfiable_or_malformed_range_is_416(static_dir: pathlib.Path, range_header: str) -> None:
-    async with serve(file_handler(static_dir)) as port:
-        resp = await http_get(port, "/data.bin", headers=f"Range: {range_header}\r\n")
+    async with serve(file_handler(static_dir)) as server:
+        resp = await http_get(server, "/data.bin", headers=f"Range: {range_header}\r\n")
     assert resp.status == 416
     assert resp.headers["Content-Range"] == f"bytes */{len(CONTENT)}"
     assert resp.body == b""
 
 
 async def test_multi_range_answers_whole_file(static_dir: pathlib.Path) -> None:
-    async with serve(file_handler(static_dir)) as port:
-        resp = await http_get(port, "/data.bin", headers="Range: bytes=0-1,5-6\r\n")
+    async with serve(file_handler(static_dir)) as server:
+        resp = await http_get(server, "/data.bin", headers="Range: bytes=0-1,5-6\r\n")
     assert resp.status == 200
     assert resp.body == CONTENT
 
 
 async def test_other_range_units_are_ignored(static_dir: pathlib.Path) -> None:
-    async with serve(file_handler(static_dir)) as port:
-        resp = await http_get(port, "/data.bin", headers="Range: items=0-1\r\n")
+    async with serve(file_handler(static_dir)) as server:
+        resp = await http_get(server, "/data.bin", headers="Range: items=0-1\r\n")
     assert resp.status == 200
     assert resp.body == CONTENT
 
 
-async def etag_of(port: int) -> str:
-    return (await http_get(port, "/data.bin")).headers["ETag"]
+async def etag_of(server: Target) -> str:
+    return (await http_get(server, "/data.bin")).headers["ETag"]
 
 
 async def test_if_range(static_dir: pathlib.Path) -> None:
-    async with serve(file_handler(static_dir)) as port:
-        etag = await etag_of(port)
-        same = await http_get(port, "/data.bin", headers=f"Range: bytes=0-9\r\nIf-Range: {etag}\r\n")
-        other = await http_get(port, "/data.bin", headers='Range: bytes=0-9\r\nIf-Range: "other"\r\n')
+    async with serve(file_handler(static_dir)) as server:
+        etag = await etag_of(server)
+        same = await http_get(server, "/data.bin", headers=f"Range: bytes=0-9\r\nIf-Range: {etag}\r\n")
+        other = await http_get(server, "/data.bin", headers='Range: bytes=0-9\r\nIf-Range: "other"\r\n')
         old_date = await http_get(
-            port, "/data.bin", headers="Range: bytes=0-9\r\nIf-Range: Mon, 01 Jan 2001 00:00:00 GMT\r\n"
+            server, "/data.bin", headers="Range: bytes=0-9\r\nIf-Range: Mon, 01 Jan 2001 00:00:00 GMT\r\n"
         )
         new_date = await http_get(
-            port, "/data.bin", headers="Range: bytes=0-9\r\nIf-Range: Fri, 01 Jan 2100 00:00:00 GMT\r\n"
+            server, "/data.bin", headers="Range: bytes=0-9\r\nIf-Range: Fri, 01 Jan 2100 00:00:00 GMT\r\n"
         )
     assert (same.status, same.body) == (206, CONTENT[:10])
     assert (other.status, other.body) == (200, CONTENT)
@@ -199,22 +194,22 @@ async def test_if_range(static_dir: pathlib.Path) -> None:
 async def test_conditional_requests(static_dir: pathlib.Path) -> None:
     future = "Fri, 01 Jan 2100 00:00:00 GMT"
     past = "Mon, 01 Jan 2001 00:00:00 GMT"
-    async with serve(file_handler(static_dir)) as port:
-        etag = await etag_of(port)
-        not_modified = await http_get(port, "/data.bin", headers=f"If-Modified-Since: {future}\r\n")
-        modified = await http_get(port, "/data.bin", headers=f"If-Modified-Since: {past}\r\n")
-        inm_match = await http_get(port, "/data.bin", headers=f"If-None-Match: {etag}\r\n")
-        inm_weak = await http_get(port, "/data.bin", headers=f"If-None-Match: W/{etag}\r\n")
-        inm_star = await http_get(port, "/data.bin", headers="If-None-Match: *\r\n")
-        inm_other = await http_get(port, "/data.bin", headers='If-None-Match: "nope"\r\n')
+    async with serve(file_handler(static_dir)) as server:
+        etag = await etag_of(server)
+        not_modified = await http_get(server, "/data.bin", headers=f"If-Modified-Since: {future}\r\n")
+        modified = await http_get(server, "/data.bin", headers=f"If-Modified-Since: {past}\r\n")
+        inm_match = await http_get(server, "/data.bin", headers=f"If-None-Match: {etag}\r\n")
+        inm_weak = await http_get(server, "/data.bin", headers=f"If-None-Match: W/{etag}\r\n")
+        inm_star = await http_get(server, "/data.bin", headers="If-None-Match: *\r\n")
+        inm_other = await http_get(server, "/data.bin", headers='If-None-Match: "nope"\r\n')
         # If-None-Match wins over If-Modified-Since when both are sent.
         inm_beats_ims = await http_get(
-            port, "/data.bin", headers=f'If-None-Match: "nope"\r\nIf-Modified-Since: {future}\r\n'
+            server, "/data.bin", headers=f'If-None-Match: "nope"\r\nIf-Modified-Since: {future}\r\n'
         )
-        ius_failed = await http_get(port, "/data.bin", headers=f"If-Unmodified-Since: {past}\r\n")
-        ius_ok = await http_get(port, "/data.bin", headers=f"If-Unmodified-Since: {future}\r\n")
-        im_failed = await http_get(port, "/data.bin", headers='If-Match: "nope"\r\n')
-        im_ok = await http_get(port, "/data.bin", headers=f"If-Match: {etag}\r\n")
+        ius_failed = await http_get(server, "/data.bin", headers=f"If-Unmodified-Since: {past}\r\n")
+        ius_ok = await http_get(server, "/data.bin", headers=f"If-Unmodified-Since: {future}\r\n")
+        im_failed = await http_get(server, "/data.bin", headers='If-Match: "nope"\r\n')
+        im_ok = await http_get(server, "/data.bin", headers=f"If-Match: {etag}\r\n")
     for resp in (not_modified, inm_match, inm_weak, inm_star):
         assert resp.status == 304
         assert resp.body == b""
@@ -226,18 +221,18 @@ async def test_conditional_requests(static_dir: pathlib.Path) -> None:
         assert resp.status == 412
 
 
-async def check_variant(port: int, path: str, accept: str) -> RawResponse:
-    return await http_get(port, path, headers=f"Accept-Encoding: {accept}\r\n" if accept else "")
+async def check_variant(server: Target, path: str, accept: str) -> RawResponse:
+    return await http_get(server, path, headers=f"Accept-Encoding: {accept}\r\n" if accept else "")
 
 
 async def test_precompressed_siblings(static_dir: pathlib.Path) -> None:
-    async with serve(file_handler(static_dir)) as port:
-        br = await check_variant(port, "/app.js", "gzip, br")
-        gz = await check_variant(port, "/app.js", "gzip")
-        plain = await check_variant(port, "/app.js", "")
-        refused = await check_variant(port, "/app.js", "gzip;q=0, identity")
-        css_br_only = await check_variant(port, "/style.css", "br")
-        no_sibling = await check_variant(port, "/page.html", "gzip")
+    async with serve(file_handler(static_dir)) as server:
+        br = await check_variant(server, "/app.js", "gzip, br")
+        gz = await check_variant(server, "/app.js", "gzip")
+        plain = await check_variant(server, "/app.js", "")
+        refused = await check_variant(server, "/app.js", "gzip;q=0, identity")
+        css_br_only = await check_variant(server, "/style.css", "br")
+        no_sibling = await check_variant(server, "/page.html", "gzip")
     assert br.headers["Content-Encoding"] == "br"
     assert gz.headers["Content-Encoding"] == "gzip"
     for resp in (br, gz, plain, refused):
@@ -251,11 +246,11 @@ async def test_precompressed_siblings(static_dir: pathlib.Path) -> None:
 
 
 async def test_not_a_regular_file(static_dir: pathlib.Path) -> None:
-    async with serve(file_handler(static_dir)) as port:
-        missing = await http_get(port, "/missing.txt")
-        directory = await http_get(port, "/subdir")
-        fifo = await http_get(port, "/pipe")  # must not block on the open
-        below_file = await http_get(port, "/page.html/x")
+    async with serve(file_handler(static_dir)) as server:
+        missing = await http_get(server, "/missing.txt")
+        directory = await http_get(server, "/subdir")
+        fifo = await http_get(server, "/pipe")  # must not block on the open
+        below_file = await http_get(server, "/page.html/x")
     assert missing.status == 404
     assert directory.status == 403
     assert fifo.status == 403
@@ -270,8 +265,8 @@ async def test_custom_status_and_headers(static_dir: pathlib.Path) -> None:
             headers={"Cache-Control": "max-age=60", "Content-Type": "text/x-custom"},
         )
 
-    async with serve(handler) as port:
-        resp = await http_get(port)
+    async with serve(handler) as server:
+        resp = await http_get(server)
     assert resp.status == 203
     assert resp.headers["Cache-Control"] == "max-age=60"
     assert resp.headers["Content-Type"] == "text/x-custom"
@@ -288,9 +283,9 @@ async def test_enable_compression_compresses_the_file(static_dir: pathlib.Path) 
         resp.enable_compression()
         return resp
 
-    async with serve(handler) as port:
-        whole = await http_get(port, headers="Accept-Encoding: gzip\r\n")
-        ranged = await http_get(port, headers="Accept-Encoding: gzip\r\nRange: bytes=0-9\r\n")
+    async with serve(handler) as server:
+        whole = await http_get(server, headers="Accept-Encoding: gzip\r\n")
+        ranged = await http_get(server, headers="Accept-Encoding: gzip\r\nRange: bytes=0-9\r\n")
     assert whole.headers["Content-Encoding"] == "gzip"
     assert whole.decoded() == CONTENT
     # Range offsets refer to the stored bytes, so a range is never compressed.

@@ -1,14 +1,16 @@
 """request.post() and request.multipart() over a real socket: fields, files, limits, bad input."""
 
 import io
-import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from raw_http import RawResponse, request, serve
+from raw_http import request
 
-from aiohttp import web
+from aiohttp import ClientResponse, web
 from aiohttp.formdata import FormData
+from aiohttp.pytest_plugin import AiohttpClient, AiohttpRawServer
+from aiohttp.test_utils import TestClient
 
 
 async def form_echo(req: web.BaseRequest) -> web.Response:
@@ -27,53 +29,62 @@ async def form_echo(req: web.BaseRequest) -> web.Response:
     return web.json_response(out)
 
 
-async def post_form(port: int, form: FormData, path: str = "/") -> RawResponse:
-    payload = form()
-    body = await payload.as_bytes()
-    head = f"POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: {payload.content_type}"
-    boundary = payload.headers.get("Content-Type", "")
-    if "boundary" in boundary:
-        head = f"POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: {boundary}"
-    data = f"{head}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body
-    return await request(port, data)
+Client = TestClient[web.BaseRequest, None]
+Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
+Serve = Callable[[Handler], Awaitable[Client]]
 
 
-async def post_raw(port: int, content_type: str, body: bytes, method: str = "POST") -> RawResponse:
-    data = (
-        f"{method} / HTTP/1.1\r\nHost: t\r\nContent-Type: {content_type}\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    ).encode() + body
-    return await request(port, data)
+@pytest.fixture
+def serve(aiohttp_raw_server: AiohttpRawServer, aiohttp_client: AiohttpClient) -> Serve:
+    """``client = await serve(handler)``: a client of ``handler`` run by a low-level server."""
+
+    async def start(handler: Handler) -> Client:
+        return await aiohttp_client(await aiohttp_raw_server(handler))
+
+    return start
 
 
-async def test_urlencoded_form() -> None:
-    async with serve(form_echo) as port:
-        resp = await post_form(port, FormData([("a", "1"), ("b", "two words"), ("a", "ü")]))
-    assert json.loads(resp.body) == [["a", "1"], ["b", "two words"], ["a", "ü"]]
+async def post_raw(client: Client, content_type: str, body: bytes, method: str = "POST") -> ClientResponse:
+    return await client.request(method, "/", data=body, headers={"Content-Type": content_type})
 
 
-async def test_urlencoded_form_in_latin1() -> None:
-    async with serve(form_echo) as port:
-        resp = await post_raw(port, "application/x-www-form-urlencoded; charset=latin-1", b"name=Jos%E9&e=")
-    assert json.loads(resp.body) == [["name", "José"], ["e", ""]]
+def limited(max_size: int) -> Handler:
+    """``form_echo`` on a request that may be at most ``max_size`` bytes."""
+
+    async def handler(req: web.BaseRequest) -> web.Response:
+        return await form_echo(req.clone(client_max_size=max_size))
+
+    return handler
 
 
-async def test_multipart_form_with_file_uploads() -> None:
+async def test_urlencoded_form(serve: Serve) -> None:
+    client = await serve(form_echo)
+    resp = await client.post("/", data=FormData([("a", "1"), ("b", "two words"), ("a", "ü")]))
+    assert await resp.json() == [["a", "1"], ["b", "two words"], ["a", "ü"]]
+
+
+async def test_urlencoded_form_in_latin1(serve: Serve) -> None:
+    client = await serve(form_echo)
+    resp = await post_raw(client, "application/x-www-form-urlencoded; charset=latin-1", b"name=Jos%E9&e=")
+    assert await resp.json() == [["name", "José"], ["e", ""]]
+
+
+async def test_multipart_form_with_file_uploads(serve: Serve) -> None:
     form = FormData()
     form.add_field("title", "holiday")
     form.add_field("photo", io.BytesIO(b"JPEGDATA"), filename="beach.jpg", content_type="image/jpeg")
     form.add_field("notes", io.BytesIO(b"line1\nline2"), filename="notes.txt", content_type="text/plain")
-    async with serve(form_echo) as port:
-        resp = await post_form(port, form)
+    client = await serve(form_echo)
+    resp = await client.post("/", data=form)
     assert resp.status == 200
-    assert json.loads(resp.body) == [
+    assert await resp.json() == [
         ["title", "holiday"],
         ["photo", {"filename": "beach.jpg", "type": "image/jpeg", "data": "JPEGDATA"}],
         ["notes", {"filename": "notes.txt", "type": "text/plain", "data": "line1\nline2"}],
     ]
 
 
-async def test_multipart_binary_field_without_filename_stays_bytes() -> None:
+async def test_multipart_binary_field_without_filename_stays_bytes(serve: Serve) -> None:
     body = (
         b"--XyZ\r\n"
         b'Content-Disposition: form-data; name="blob"\r\n'
@@ -84,12 +95,12 @@ async def test_multipart_binary_field_without_filename_stays_bytes() -> None:
         b"plain\r\n"
         b"--XyZ--\r\n"
     )
-    async with serve(form_echo) as port:
-        resp = await post_raw(port, "multipart/form-data; boundary=XyZ", body)
-    assert json.loads(resp.body) == [["blob", {"bytes": "\xff\x00raw"}], ["text", "plain"]]
+    client = await serve(form_echo)
+    resp = await post_raw(client, "multipart/form-data; boundary=XyZ", body)
+    assert await resp.json() == [["blob", {"bytes": "\xff\x00raw"}], ["text", "plain"]]
 
 
-async def test_multipart_reader_in_a_handler() -> None:
+async def test_multipart_reader_in_a_handler(serve: Serve) -> None:
     async def handler(req: web.BaseRequest) -> web.Response:
         reader = await req.multipart()
         names = []
@@ -100,62 +111,53 @@ async def test_multipart_reader_in_a_handler() -> None:
     form = FormData(default_to_multipart=True)
     form.add_field("a", "1")
     form.add_field("b", "2")
-    async with serve(handler) as port:
-        resp = await post_form(port, form)
-    assert json.loads(resp.body) == [["a", "1"], ["b", "2"]]
+    client = await serve(handler)
+    resp = await client.post("/", data=form)
+    assert await resp.json() == [["a", "1"], ["b", "2"]]
 
 
-async def test_post_on_get_or_other_content_type_is_empty() -> None:
-    async with serve(form_echo) as port:
-        on_get = await post_raw(port, "application/x-www-form-urlencoded", b"a=1", method="GET")
-        json_body = await post_raw(port, "application/json", b'{"a": 1}')
-    assert json.loads(on_get.body) == []
-    assert json.loads(json_body.body) == []
+async def test_post_on_get_or_other_content_type_is_empty(serve: Serve) -> None:
+    client = await serve(form_echo)
+    on_get = await post_raw(client, "application/x-www-form-urlencoded", b"a=1", method="GET")
+    json_body = await post_raw(client, "application/json", b'{"a": 1}')
+    assert await on_get.json() == []
+    assert await json_body.json() == []
 
 
-async def test_post_is_cached() -> None:
+async def test_post_is_cached(serve: Serve) -> None:
     async def handler(req: web.BaseRequest) -> web.Response:
         first = await req.post()
         second = await req.post()
         return web.json_response(first is second)
 
-    async with serve(handler) as port:
-        resp = await post_raw(port, "application/x-www-form-urlencoded", b"a=1")
-    assert json.loads(resp.body) is True
+    client = await serve(handler)
+    resp = await post_raw(client, "application/x-www-form-urlencoded", b"a=1")
+    assert await resp.json() is True
 
 
-async def test_multipart_over_limit_gets_413() -> None:
-    async def handler(req: web.BaseRequest) -> web.Response:
-        return await form_echo(req.clone(client_max_size=100))
-
+async def test_multipart_over_limit_gets_413(serve: Serve) -> None:
     form = FormData()
     form.add_field("file", io.BytesIO(b"x" * 500), filename="big.bin")
-    async with serve(handler) as port:
-        resp = await post_form(port, form)
+    client = await serve(limited(100))
+    resp = await client.post("/", data=form)
     assert resp.status == 413
 
 
-async def test_multipart_field_over_limit_with_chunked_body_gets_413() -> None:
-    async def handler(req: web.BaseRequest) -> web.Response:
-        return await form_echo(req.clone(client_max_size=100))
-
+async def test_multipart_field_over_limit_with_chunked_body_gets_413(aiohttp_raw_server: AiohttpRawServer) -> None:
     part = b'--B\r\nContent-Disposition: form-data; name="f"\r\n\r\n' + b"y" * 300 + b"\r\n--B--\r\n"
     data = (
         b"POST / HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=B\r\n"
         b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
         + b"%x\r\n%s\r\n0\r\n\r\n" % (len(part), part)
     )
-    async with serve(handler) as port:
-        resp = await request(port, data)
+    server = await aiohttp_raw_server(limited(100))
+    resp = await request(server, data)
     assert resp.status == 413
 
 
-async def test_urlencoded_over_limit_gets_413() -> None:
-    async def handler(req: web.BaseRequest) -> web.Response:
-        return await form_echo(req.clone(client_max_size=10))
-
-    async with serve(handler) as port:
-        resp = await post_raw(port, "application/x-www-form-urlencoded", b"a=" + b"1" * 50)
+async def test_urlencoded_over_limit_gets_413(serve: Serve) -> None:
+    client = await serve(limited(10))
+    resp = await post_raw(client, "application/x-www-form-urlencoded", b"a=" + b"1" * 50)
     assert resp.status == 413
 
 
@@ -168,7 +170,7 @@ async def test_urlencoded_over_limit_gets_413() -> None:
         ("application/x-www-form-urlencoded", b"a=\xff\xfe"),  # not valid utf-8
     ],
 )
-async def test_malformed_forms_get_400(content_type: str, body: bytes) -> None:
-    async with serve(form_echo) as port:
-        resp = await post_raw(port, content_type, body)
+async def test_malformed_forms_get_400(serve: Serve, content_type: str, body: bytes) -> None:
+    client = await serve(form_echo)
+    resp = await post_raw(client, content_type, body)
     assert resp.status == 400

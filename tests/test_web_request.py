@@ -8,7 +8,7 @@ import struct
 from typing import Any
 
 import pytest
-from raw_http import TIMEOUT, read_response, request, serve
+from raw_http import TIMEOUT, connect, read_response, request, serve
 from raw_http import get as http_get
 
 from aiohttp import web
@@ -38,8 +38,8 @@ async def test_url_parts_host_scheme_remote() -> None:
             }
         )
 
-    async with serve(handler) as port:
-        resp = await http_get(port, "/a%20b/c?x=1&y=2&x=3", headers="")
+    async with serve(handler) as server:
+        resp = await http_get(server, "/a%20b/c?x=1&y=2&x=3", headers="")
     data = json.loads(resp.body)
     assert data["url"] == "http://test/a%20b/c?x=1&y=2&x=3"
     assert data["rel_url"] == "/a%20b/c?x=1&y=2&x=3"
@@ -61,8 +61,8 @@ async def test_host_falls_back_to_fqdn_on_http10() -> None:
     async def handler(req: web.BaseRequest) -> web.Response:
         return web.Response(text=req.host)
 
-    async with serve(handler) as port:
-        resp = await request(port, b"GET / HTTP/1.0\r\n\r\n")
+    async with serve(handler) as server:
+        resp = await request(server, b"GET / HTTP/1.0\r\n\r\n")
     assert resp.text() == socket.getfqdn()
 
 
@@ -79,9 +79,9 @@ async def test_headers_raw_headers_and_content_headers() -> None:
             }
         )
 
-    async with serve(handler) as port:
+    async with serve(handler) as server:
         resp = await request(
-            port,
+            server,
             b"POST / HTTP/1.1\r\nHost: t\r\nX-Multi: 1\r\nx-multi: 2\r\n"
             b"Content-Type: Text/Plain; Charset=UTF-8\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
         )
@@ -99,8 +99,8 @@ async def test_forwarded_header_parsed_per_hop() -> None:
         return web.json_response([dict(hop) for hop in req.forwarded])
 
     header = 'Forwarded: for=192.0.2.60;proto=https;by="[2001:db8::1]:80", for=198.51.100.17\r\n'
-    async with serve(handler) as port:
-        resp = await http_get(port, headers=header)
+    async with serve(handler) as server:
+        resp = await http_get(server, headers=header)
     assert json.loads(resp.body) == [
         {"for": "192.0.2.60", "proto": "https", "by": "[2001:db8::1]:80"},
         {"for": "198.51.100.17"},
@@ -111,8 +111,8 @@ async def test_cookies_tolerate_malformed_pairs() -> None:
     async def handler(req: web.BaseRequest) -> web.Response:
         return web.json_response(dict(req.cookies))
 
-    async with serve(handler) as port:
-        resp = await http_get(port, headers='Cookie: a=1; junk; b="x y"; =nope; c=\r\n')
+    async with serve(handler) as server:
+        resp = await http_get(server, headers='Cookie: a=1; junk; b="x y"; =nope; c=\r\n')
     assert json.loads(resp.body) == {"a": "1", "b": "x y", "c": ""}
 
 
@@ -141,8 +141,8 @@ async def test_conditional_headers() -> None:
         'If-Match: "a", W/"b"\r\n'
         "If-None-Match: *\r\n"
     )
-    async with serve(handler) as port:
-        resp = await http_get(port, headers=headers)
+    async with serve(handler) as server:
+        resp = await http_get(server, headers=headers)
     data = json.loads(resp.body)
     assert data["ims"] == "1994-11-06T08:49:37+00:00"
     assert data["ius"] is None
@@ -170,8 +170,8 @@ async def test_http_range(header: "str | None", expected: Any) -> None:
             return web.json_response("error")
         return web.json_response([rng.start, rng.stop])
 
-    async with serve(handler) as port:
-        resp = await http_get(port, headers=f"Range: {header}\r\n" if header else "")
+    async with serve(handler) as server:
+        resp = await http_get(server, headers=f"Range: {header}\r\n" if header else "")
     assert json.loads(resp.body) == expected
 
 
@@ -182,15 +182,15 @@ async def test_text_and_json_bodies() -> None:
         data = await req.json(loads=lambda s: json.loads(s, parse_float=str))
         return web.json_response({"got": data})
 
-    async with serve(handler) as port:
+    async with serve(handler) as server:
         text = await request(
-            port,
+            server,
             b"POST /text HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain; charset=latin-1\r\n"
             b"Content-Length: 3\r\nConnection: close\r\n\r\n" + "éàü".encode("latin-1"),
         )
         body = b'{"pi": 3.14}'
         js = await request(
-            port,
+            server,
             b"POST /json HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
             % (len(body), body),
         )
@@ -208,9 +208,9 @@ async def test_invalid_json_is_400_unless_the_handler_catches_it() -> None:
         return web.json_response(await req.json())
 
     bad = b"POST %s HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\n{nope"
-    async with serve(handler) as port:
-        uncaught = await request(port, bad % b"/")
-        caught = await request(port, bad % b"/catch")
+    async with serve(handler) as server:
+        uncaught = await request(server, bad % b"/")
+        caught = await request(server, bad % b"/catch")
     assert uncaught.status == 400
     assert "not valid JSON" in uncaught.text()
     assert caught.status == 422
@@ -222,8 +222,8 @@ async def test_body_over_declared_limit_gets_413_without_100_continue() -> None:
         await req.read()
         return web.Response(text="unreachable")
 
-    async with serve(handler) as port:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    async with serve(handler) as server:
+        reader, writer = await connect(server)
         try:
             writer.write(
                 b"POST / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
@@ -240,8 +240,8 @@ async def test_expect_continue_sent_when_the_handler_reads() -> None:
     async def handler(req: web.BaseRequest) -> web.Response:
         return web.Response(body=await req.read())
 
-    async with serve(handler) as port:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    async with serve(handler) as server:
+        reader, writer = await connect(server)
         try:
             writer.write(b"POST / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
             interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)
@@ -259,9 +259,9 @@ async def test_chunked_body_over_limit_gets_413() -> None:
         await small.read()
         return web.Response(text="unreachable")
 
-    async with serve(handler) as port:
+    async with serve(handler) as server:
         resp = await request(
-            port,
+            server,
             b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
             b"8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n",
         )
@@ -275,11 +275,11 @@ async def test_release_can_read_body_body_exists() -> None:
         after = req.can_read_body
         return web.json_response({"before": before, "after": after})
 
-    async with serve(handler) as port:
+    async with serve(handler) as server:
         with_body = await request(
-            port, b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nConnection: close\r\n\r\nabcd"
+            server, b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nConnection: close\r\n\r\nabcd"
         )
-        without = await http_get(port)
+        without = await http_get(server)
     assert json.loads(with_body.body) == {"before": [True, True], "after": False}
     assert json.loads(without.body) == {"before": [False, False], "after": False}
 
@@ -307,8 +307,8 @@ async def test_clone_replaces_parts_and_shares_state() -> None:
             }
         )
 
-    async with serve(handler) as port:
-        resp = await http_get(port)
+    async with serve(handler) as server:
+        resp = await http_get(server)
     assert json.loads(resp.body) == {
         "method": "PUT",
         "url": "https://example.test:8443/other?q=1",
@@ -336,8 +336,8 @@ async def test_typed_and_plain_request_keys() -> None:
             }
         )
 
-    async with serve(handler) as port:
-        resp = await http_get(port)
+    async with serve(handler) as server:
+        resp = await http_get(server)
     assert json.loads(resp.body) == {"user": "alice", "get": "alice", "legacy": 7, "len": 2, "contains": True}
     assert repr(user_key).startswith("<RequestKey(")
 
@@ -346,8 +346,8 @@ async def test_task_is_the_handler_task() -> None:
     async def handler(req: web.BaseRequest) -> web.Response:
         return web.json_response(req.task is asyncio.current_task())
 
-    async with serve(handler) as port:
-        resp = await http_get(port)
+    async with serve(handler) as server:
+        resp = await http_get(server)
     assert json.loads(resp.body) is True
 
 
@@ -362,8 +362,8 @@ async def test_wait_for_disconnection() -> None:
         noticed.set()
         return resp
 
-    async with serve(handler) as port:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    async with serve(handler) as server:
+        reader, writer = await connect(server)
         writer.write(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
         await asyncio.wait_for(reader.readuntil(b"streaming"), TIMEOUT)
         # Vanish abruptly (RST), as a client whose process died would.
@@ -377,6 +377,6 @@ async def test_request_repr_and_identity() -> None:
     async def handler(req: web.BaseRequest) -> web.Response:
         return web.json_response({"repr": repr(req), "truthy": bool(req), "hash": hash(req) == id(req)})
 
-    async with serve(handler) as port:
-        resp = await http_get(port, "/p")
+    async with serve(handler) as server:
+        resp = await http_get(server, "/p")
     assert json.loads(resp.body) == {"repr": "<BaseRequest GET /p >", "truthy": True, "hash": True}

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from raw_http import connect, pipelined, read_response, request, serve
 from raw_http import get as http_get
-from raw_http import read_response, request, serve
 
 from aiohttp import web
 from aiohttp.helpers import ETag
@@ -20,8 +20,8 @@ async def test_response_text_sets_length_and_type() -> None:
     async def handler(request: web.BaseRequest) -> web.Response:
         return web.Response(text="héllo")
 
-    async with serve(handler) as port:
-        resp = await http_get(port)
+    async with serve(handler) as server:
+        resp = await http_get(server)
     assert resp.status == 200
     assert resp.headers["Content-Type"] == "text/plain; charset=utf-8"
     assert resp.headers["Content-Length"] == str(len("héllo".encode()))
@@ -40,8 +40,8 @@ async def test_response_body_content_type_charset_status_reason_headers() -> Non
             headers={"X-Extra": "1"},
         )
 
-    async with serve(handler) as port:
-        resp = await http_get(port)
+    async with serve(handler) as server:
+        resp = await http_get(server)
     assert (resp.status, resp.reason) == (201, "Made It")
     assert resp.headers["Content-Type"] == "text/html; charset=latin-1"
     assert resp.headers["X-Extra"] == "1"
@@ -92,9 +92,9 @@ async def test_json_response_and_custom_dumps() -> None:
             return web.json_response({"b": 1, "a": 2}, dumps=lambda o: json.dumps(o, sort_keys=True))
         return web.json_response({"ok": True, "n": [1, 2]}, status=202)
 
-    async with serve(handler) as port:
-        plain = await http_get(port, "/")
-        custom = await http_get(port, "/custom")
+    async with serve(handler) as server:
+        plain = await http_get(server, "/")
+        custom = await http_get(server, "/custom")
     assert plain.status == 202
     assert plain.headers["Content-Type"] == "application/json; charset=utf-8"
     assert json.loads(plain.body) == {"ok": True, "n": [1, 2]}
@@ -113,8 +113,8 @@ async def test_stream_response_chunked_writes() -> None:
         await resp.write_eof()
         return resp
 
-    async with serve(handler) as port:
-        resp = await http_get(port)
+    async with serve(handler) as server:
+        resp = await http_get(server)
     assert resp.headers["Transfer-Encoding"] == "chunked"
     assert "Content-Length" not in resp.headers
     assert resp.body == b"part0;part1;part2;"
@@ -129,8 +129,8 @@ async def test_stream_response_with_content_length_is_not_chunked() -> None:
         await resp.write(b"def")
         return resp  # the server finishes it
 
-    async with serve(handler) as port:
-        resp = await http_get(port)
+    async with serve(handler) as server:
+        resp = await http_get(server)
     assert resp.headers["Content-Length"] == "6"
     assert "Transfer-Encoding" not in resp.headers
     assert resp.body == b"abcdef"
@@ -144,8 +144,8 @@ async def test_enable_chunked_encoding_explicitly() -> None:
         await resp.write(b"x" * 10)
         return resp
 
-    async with serve(handler) as port:
-        resp = await http_get(port)
+    async with serve(handler) as server:
+        resp = await http_get(server)
     assert resp.headers["Transfer-Encoding"] == "chunked"
     assert resp.body == b"x" * 10
 
@@ -162,8 +162,8 @@ async def test_http10_stream_without_length_closes_connection() -> None:
         await resp.write(b"until close")
         return resp
 
-    async with serve(handler) as port:
-        resp = await request(port, b"GET / HTTP/1.0\r\nHost: t\r\nConnection: keep-alive\r\n\r\n")
+    async with serve(handler) as server:
+        resp = await request(server, b"GET / HTTP/1.0\r\nHost: t\r\nConnection: keep-alive\r\n\r\n")
     assert "Transfer-Encoding" not in resp.headers
     assert resp.body == b"until close"
 
@@ -185,8 +185,8 @@ async def test_write_before_prepare_and_after_eof_fail() -> None:
             seen.append("after")
         return resp
 
-    async with serve(handler) as port:
-        resp = await http_get(port)
+    async with serve(handler) as server:
+        resp = await http_get(server)
     assert resp.body == b"done"
     assert seen == ["before", "after"]
 
@@ -195,14 +195,9 @@ async def test_head_sends_headers_only() -> None:
     async def handler(request: web.BaseRequest) -> web.Response:
         return web.Response(text="a body that HEAD must not carry")
 
-    async with serve(handler) as port:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            writer.write(b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-            head = await read_response(reader, head_only=True)
-            follow = await read_response(reader)
-        finally:
-            writer.close()
+    async with serve(handler) as server:
+        data = b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+        head, follow = await pipelined(server, data, 2, heads=1)
     assert head.headers["Content-Length"] == str(len("a body that HEAD must not carry"))
     # The next response on the same connection starts right after the head.
     assert follow.status == 200
@@ -214,14 +209,9 @@ async def test_no_body_statuses(status: int) -> None:
     async def handler(request: web.BaseRequest) -> web.Response:
         return web.Response(status=status, text="ignored")
 
-    async with serve(handler) as port:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            writer.write(b"GET / HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-            first = await read_response(reader)
-            second = await read_response(reader)
-        finally:
-            writer.close()
+    async with serve(handler) as server:
+        data = b"GET / HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+        first, second = await pipelined(server, data, 2)
     assert first.status == status
     assert "Content-Length" not in first.headers
     assert "Transfer-Encoding" not in first.headers
@@ -246,8 +236,8 @@ async def test_cookies_round_trip() -> None:
         resp.del_cookie("old", path="/app")
         return resp
 
-    async with serve(handler) as port:
-        resp = await http_get(port, headers='Cookie: a=1; b="two words"; broken; c=3\r\n')
+    async with serve(handler) as server:
+        resp = await http_get(server, headers='Cookie: a=1; b="two words"; broken; c=3\r\n')
     assert json.loads(resp.body) == {"a": "1", "b": "two words", "c": "3"}
     cookies = {c.split("=", 1)[0]: c for c in resp.headers.getall("Set-Cookie")}
     session = cookies["session"]
@@ -290,8 +280,8 @@ async def test_compression_negotiation(accept: str, expected: "str | None") -> N
         resp.enable_compression()
         return resp
 
-    async with serve(handler) as port:
-        resp = await http_get(port, headers=f"Accept-Encoding: {accept}\r\n" if accept else "")
+    async with serve(handler) as server:
+        resp = await http_get(server, headers=f"Accept-Encoding: {accept}\r\n" if accept else "")
     assert resp.headers.get("Content-Encoding") == expected
     if expected is not None:
         assert resp.headers["Vary"] == "Accept-Encoding"
@@ -305,8 +295,8 @@ async def test_forced_compression_ignores_accept_encoding() -> None:
         resp.enable_compression(web.ContentCoding.gzip)
         return resp
 
-    async with serve(handler) as port:
-        resp = await http_get(port)
+    async with serve(handler) as server:
+        resp = await http_get(server)
     assert resp.headers["Content-Encoding"] == "gzip"
     assert resp.decoded() == b"forced " * 50
 
@@ -320,8 +310,8 @@ async def test_streamed_compression_is_chunked() -> None:
             await resp.write(b"stream " * 100)
         return resp
 
-    async with serve(handler) as port:
-        resp = await http_get(port, headers="Accept-Encoding: deflate\r\n")
+    async with serve(handler) as server:
+        resp = await http_get(server, headers="Accept-Encoding: deflate\r\n")
     assert resp.headers["Content-Encoding"] == "deflate"
     assert resp.headers["Transfer-Encoding"] == "chunked"
     assert zlib.decompress(resp.body) == b"stream " * 500
@@ -344,8 +334,8 @@ async def test_large_body_compressed_in_executor() -> None:
         return resp
 
     try:
-        async with serve(handler) as port:
-            resp = await http_get(port, headers="Accept-Encoding: gzip\r\n")
+        async with serve(handler) as server:
+            resp = await http_get(server, headers="Accept-Encoding: gzip\r\n")
     finally:
         executor.shutdown()
     assert resp.decoded() == body
@@ -362,9 +352,9 @@ async def test_payload_bodies_file_object_and_async_iterable() -> None:
             return web.Response(body=io.BytesIO(b"from a file object"))
         return web.Response(body=chunks())
 
-    async with serve(handler) as port:
-        from_file = await http_get(port, "/file")
-        from_iter = await http_get(port, "/iter")
+    async with serve(handler) as server:
+        from_file = await http_get(server, "/file")
+        from_iter = await http_get(server, "/iter")
     assert from_file.body == b"from a file object"
     assert from_file.headers["Content-Length"] == str(len(b"from a file object"))
     assert from_iter.body == b"chunk0chunk1chunk2"
@@ -383,8 +373,8 @@ async def test_force_close_and_keep_alive() -> None:
             resp.force_close()
         return resp
 
-    async with serve(handler) as port:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    async with serve(handler) as server:
+        reader, writer = await connect(server)
         try:
             writer.write(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
             kept = await read_response(reader)
@@ -420,8 +410,8 @@ async def test_status_cannot_change_after_prepare() -> None:
             errors.append(exc)
         return resp
 
-    async with serve(handler) as port:
-        resp = await http_get(port)
+    async with serve(handler) as server:
+        resp = await http_get(server)
     assert resp.status == 200
     assert len(errors) == 1
 
@@ -437,9 +427,9 @@ async def test_compressed_payload_bodies_are_chunked() -> None:
         resp.enable_compression()
         return resp
 
-    async with serve(handler) as port:
-        from_file = await http_get(port, "/file", headers="Accept-Encoding: gzip\r\n")
-        from_iter = await http_get(port, "/iter", headers="Accept-Encoding: gzip\r\n")
+    async with serve(handler) as server:
+        from_file = await http_get(server, "/file", headers="Accept-Encoding: gzip\r\n")
+        from_iter = await http_get(server, "/iter", headers="Accept-Encoding: gzip\r\n")
     for resp in (from_file, from_iter):
         assert resp.headers["Content-Encoding"] == "gzip"
         assert resp.headers["Transfer-Encoding"] == "chunked"
@@ -456,8 +446,8 @@ async def test_http10_body_of_unknown_length_is_close_delimited() -> None:
     async def handler(request: web.BaseRequest) -> web.Response:
         return web.Response(body=chunks())
 
-    async with serve(handler) as port:
-        resp = await request(port, b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+    async with serve(handler) as server:
+        resp = await request(server, b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
     assert "Transfer-Encoding" not in resp.headers
     assert "Content-Length" not in resp.headers
     assert resp.body == b"one two"
