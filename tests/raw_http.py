@@ -20,6 +20,7 @@ from typing import Any, NamedTuple, Optional, Protocol, Union
 from multidict import CIMultiDict
 
 from aiohttp import web
+from aiohttp.test_utils import TestClient
 
 #: Upper bound for any single wait in these helpers, so that a broken test cannot hang.
 TIMEOUT = 10.0
@@ -60,6 +61,8 @@ class RawResponse(NamedTuple):
 
 
 Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
+#: The ``raw_client`` fixture (conftest.py): ``client = await raw_client(handler, **server_kwargs)``.
+RawClient = Callable[..., Awaitable[TestClient[web.BaseRequest, None]]]
 
 
 class _HasPort(Protocol):

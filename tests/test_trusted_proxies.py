@@ -2,12 +2,13 @@
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Optional
 
 import pytest
+from raw_http import RawClient
 
 from aiohttp import web
+from aiohttp.test_utils import TestClient
 from aiohttp.trusted_proxies import TrustedProxies, make_trusted_proxies
 
 
@@ -17,76 +18,59 @@ async def echo_origin(request: web.BaseRequest) -> web.Response:
     )
 
 
-Serve = Callable[..., Awaitable[int]]
+async def get_origin(
+    client: TestClient[web.BaseRequest, None], extra_headers: Optional[dict[str, str]] = None
+) -> dict[str, Optional[str]]:
+    resp = await client.get("/", headers={"Host": "app.internal", **(extra_headers or {})})
+    assert resp.status == 200, resp
+    return await resp.json()  # type: ignore[no-any-return]
 
 
-@pytest.fixture
-async def serve() -> AsyncIterator[Serve]:
-    runners: list[web.ServerRunner] = []
-
-    async def start(**server_kwargs: Any) -> int:
-        runner = web.ServerRunner(web.Server(echo_origin, **server_kwargs))
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        return site.port
-
-    yield start
-    for runner in runners:
-        await runner.cleanup()
+FORGED = {
+    "X-Forwarded-For": "6.6.6.6",
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Host": "evil.example",
+}
 
 
-async def get_origin(port: int, extra_headers: str = "") -> dict[str, Optional[str]]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(
-        f"GET / HTTP/1.1\r\nHost: app.internal\r\n{extra_headers}Connection: close\r\n\r\n".encode()
-    )
-    raw = await asyncio.wait_for(reader.read(), 5)
-    writer.close()
-    head, _, body = raw.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 200"), head
-    return json.loads(body)  # type: ignore[no-any-return]
-
-
-FORGED = "X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: evil.example\r\n"
-
-
-async def test_nothing_is_trusted_by_default(serve: Serve) -> None:
-    port = await serve()
-    origin = await get_origin(port, FORGED)
+async def test_nothing_is_trusted_by_default(raw_client: RawClient) -> None:
+    client = await raw_client(echo_origin)
+    origin = await get_origin(client, FORGED)
     assert origin == {"remote": "127.0.0.1", "scheme": "http", "host": "app.internal"}
 
 
-async def test_untrusted_peer_cannot_forge_its_address(serve: Serve) -> None:
-    port = await serve(trusted_proxies=["10.0.0.0/8"])
-    origin = await get_origin(port, FORGED)
+async def test_untrusted_peer_cannot_forge_its_address(raw_client: RawClient) -> None:
+    client = await raw_client(echo_origin, trusted_proxies=["10.0.0.0/8"])
+    origin = await get_origin(client, FORGED)
     assert origin["remote"] == "127.0.0.1"
     assert origin["scheme"] == "http"
 
 
-async def test_trusted_peer_speaks_for_the_client(serve: Serve) -> None:
-    port = await serve(trusted_proxies="127.0.0.1")
+async def test_trusted_peer_speaks_for_the_client(raw_client: RawClient) -> None:
+    client = await raw_client(echo_origin, trusted_proxies="127.0.0.1")
     origin = await get_origin(
-        port,
-        "X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Proto: https\r\n"
-        "X-Forwarded-Host: shop.example:8443\r\n",
+        client,
+        {
+            "X-Forwarded-For": "203.0.113.7",
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Host": "shop.example:8443",
+        },
     )
     assert origin == {"remote": "203.0.113.7", "scheme": "https", "host": "shop.example:8443"}
 
 
-async def test_rightmost_untrusted_hop_is_the_client(serve: Serve) -> None:
-    port = await serve(trusted_proxies=["127.0.0.1", "10.0.0.0/8"])
+async def test_rightmost_untrusted_hop_is_the_client(raw_client: RawClient) -> None:
+    client = await raw_client(echo_origin, trusted_proxies=["127.0.0.1", "10.0.0.0/8"])
     # The client prepended a forged hop; our edge proxy (10.1.2.3) appended the real one.
-    origin = await get_origin(port, "X-Forwarded-For: 6.6.6.6, 198.51.100.9, 10.1.2.3\r\n")
+    origin = await get_origin(client, {"X-Forwarded-For": "6.6.6.6, 198.51.100.9, 10.1.2.3"})
     assert origin["remote"] == "198.51.100.9"
 
 
-async def test_forwarded_header_rfc7239(serve: Serve) -> None:
-    port = await serve(trusted_proxies="127.0.0.1")
+async def test_forwarded_header_rfc7239(raw_client: RawClient) -> None:
+    client = await raw_client(echo_origin, trusted_proxies="127.0.0.1")
     origin = await get_origin(
-        port,
-        'Forwarded: for=192.0.2.60;proto=http, for="[2001:db8::1]";proto=https;host="api.example"\r\n',
+        client,
+        {"Forwarded": 'for=192.0.2.60;proto=http, for="[2001:db8::1]";proto=https;host="api.example"'},
     )
     assert origin == {"remote": "2001:db8::1", "scheme": "https", "host": "api.example"}
 

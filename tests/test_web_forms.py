@@ -1,15 +1,14 @@
 """request.post() and request.multipart() over a real socket: fields, files, limits, bad input."""
 
 import io
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from raw_http import request
+from raw_http import Handler, RawClient, request
 
 from aiohttp import ClientResponse, web
 from aiohttp.formdata import FormData
-from aiohttp.pytest_plugin import AiohttpClient, AiohttpRawServer
+from aiohttp.pytest_plugin import AiohttpRawServer
 from aiohttp.test_utils import TestClient
 
 
@@ -30,18 +29,6 @@ async def form_echo(req: web.BaseRequest) -> web.Response:
 
 
 Client = TestClient[web.BaseRequest, None]
-Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
-Serve = Callable[[Handler], Awaitable[Client]]
-
-
-@pytest.fixture
-def serve(aiohttp_raw_server: AiohttpRawServer, aiohttp_client: AiohttpClient) -> Serve:
-    """``client = await serve(handler)``: a client of ``handler`` run by a low-level server."""
-
-    async def start(handler: Handler) -> Client:
-        return await aiohttp_client(await aiohttp_raw_server(handler))
-
-    return start
 
 
 async def post_raw(client: Client, content_type: str, body: bytes, method: str = "POST") -> ClientResponse:
@@ -57,24 +44,24 @@ def limited(max_size: int) -> Handler:
     return handler
 
 
-async def test_urlencoded_form(serve: Serve) -> None:
-    client = await serve(form_echo)
+async def test_urlencoded_form(raw_client: RawClient) -> None:
+    client = await raw_client(form_echo)
     resp = await client.post("/", data=FormData([("a", "1"), ("b", "two words"), ("a", "ü")]))
     assert await resp.json() == [["a", "1"], ["b", "two words"], ["a", "ü"]]
 
 
-async def test_urlencoded_form_in_latin1(serve: Serve) -> None:
-    client = await serve(form_echo)
+async def test_urlencoded_form_in_latin1(raw_client: RawClient) -> None:
+    client = await raw_client(form_echo)
     resp = await post_raw(client, "application/x-www-form-urlencoded; charset=latin-1", b"name=Jos%E9&e=")
     assert await resp.json() == [["name", "José"], ["e", ""]]
 
 
-async def test_multipart_form_with_file_uploads(serve: Serve) -> None:
+async def test_multipart_form_with_file_uploads(raw_client: RawClient) -> None:
     form = FormData()
     form.add_field("title", "holiday")
     form.add_field("photo", io.BytesIO(b"JPEGDATA"), filename="beach.jpg", content_type="image/jpeg")
     form.add_field("notes", io.BytesIO(b"line1\nline2"), filename="notes.txt", content_type="text/plain")
-    client = await serve(form_echo)
+    client = await raw_client(form_echo)
     resp = await client.post("/", data=form)
     assert resp.status == 200
     assert await resp.json() == [
@@ -84,7 +71,7 @@ async def test_multipart_form_with_file_uploads(serve: Serve) -> None:
     ]
 
 
-async def test_multipart_binary_field_without_filename_stays_bytes(serve: Serve) -> None:
+async def test_multipart_binary_field_without_filename_stays_bytes(raw_client: RawClient) -> None:
     body = (
         b"--XyZ\r\n"
         b'Content-Disposition: form-data; name="blob"\r\n'
@@ -95,12 +82,12 @@ async def test_multipart_binary_field_without_filename_stays_bytes(serve: Serve)
         b"plain\r\n"
         b"--XyZ--\r\n"
     )
-    client = await serve(form_echo)
+    client = await raw_client(form_echo)
     resp = await post_raw(client, "multipart/form-data; boundary=XyZ", body)
     assert await resp.json() == [["blob", {"bytes": "\xff\x00raw"}], ["text", "plain"]]
 
 
-async def test_multipart_reader_in_a_handler(serve: Serve) -> None:
+async def test_multipart_reader_in_a_handler(raw_client: RawClient) -> None:
     async def handler(req: web.BaseRequest) -> web.Response:
         reader = await req.multipart()
         names = []
@@ -111,34 +98,34 @@ async def test_multipart_reader_in_a_handler(serve: Serve) -> None:
     form = FormData(default_to_multipart=True)
     form.add_field("a", "1")
     form.add_field("b", "2")
-    client = await serve(handler)
+    client = await raw_client(handler)
     resp = await client.post("/", data=form)
     assert await resp.json() == [["a", "1"], ["b", "2"]]
 
 
-async def test_post_on_get_or_other_content_type_is_empty(serve: Serve) -> None:
-    client = await serve(form_echo)
+async def test_post_on_get_or_other_content_type_is_empty(raw_client: RawClient) -> None:
+    client = await raw_client(form_echo)
     on_get = await post_raw(client, "application/x-www-form-urlencoded", b"a=1", method="GET")
     json_body = await post_raw(client, "application/json", b'{"a": 1}')
     assert await on_get.json() == []
     assert await json_body.json() == []
 
 
-async def test_post_is_cached(serve: Serve) -> None:
+async def test_post_is_cached(raw_client: RawClient) -> None:
     async def handler(req: web.BaseRequest) -> web.Response:
         first = await req.post()
         second = await req.post()
         return web.json_response(first is second)
 
-    client = await serve(handler)
+    client = await raw_client(handler)
     resp = await post_raw(client, "application/x-www-form-urlencoded", b"a=1")
     assert await resp.json() is True
 
 
-async def test_multipart_over_limit_gets_413(serve: Serve) -> None:
+async def test_multipart_over_limit_gets_413(raw_client: RawClient) -> None:
     form = FormData()
     form.add_field("file", io.BytesIO(b"x" * 500), filename="big.bin")
-    client = await serve(limited(100))
+    client = await raw_client(limited(100))
     resp = await client.post("/", data=form)
     assert resp.status == 413
 
@@ -155,8 +142,8 @@ async def test_multipart_field_over_limit_with_chunked_body_gets_413(aiohttp_raw
     assert resp.status == 413
 
 
-async def test_urlencoded_over_limit_gets_413(serve: Serve) -> None:
-    client = await serve(limited(10))
+async def test_urlencoded_over_limit_gets_413(raw_client: RawClient) -> None:
+    client = await raw_client(limited(10))
     resp = await post_raw(client, "application/x-www-form-urlencoded", b"a=" + b"1" * 50)
     assert resp.status == 413
 
@@ -170,7 +157,7 @@ async def test_urlencoded_over_limit_gets_413(serve: Serve) -> None:
         ("application/x-www-form-urlencoded", b"a=\xff\xfe"),  # not valid utf-8
     ],
 )
-async def test_malformed_forms_get_400(serve: Serve, content_type: str, body: bytes) -> None:
-    client = await serve(form_echo)
+async def test_malformed_forms_get_400(raw_client: RawClient, content_type: str, body: bytes) -> None:
+    client = await raw_client(form_echo)
     resp = await post_raw(client, content_type, body)
     assert resp.status == 400
