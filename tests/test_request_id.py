@@ -7,14 +7,18 @@ import re
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, Optional
 
 import pytest
+import raw_http
+from log_capture import Captured, captured_root
 from multidict import CIMultiDict, CIMultiDictProxy
+from raw_http import Handler, RawResponse, Target
 
 from aiohttp import web
+from aiohttp.pytest_plugin import AiohttpRawServer
 from aiohttp.request_id import (
     REQUEST_ID_KEY,
     RequestIdFilter,
@@ -29,6 +33,7 @@ from aiohttp.request_id import (
     uuid4_request_id,
     valid_request_id,
 )
+from aiohttp.test_utils import RawTestServer
 
 ROOT = Path(__file__).resolve().parent.parent
 app_log = logging.getLogger("app")
@@ -38,80 +43,33 @@ NGINX_ID = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"  # nginx's $request_id: 32 hex dig
 # -- fixtures: logging captured in memory, servers on loopback ------------------
 
 
-class Captured(logging.Handler):
-    """Keeps every record, with its message formatted."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        record.message = record.getMessage()
-        self.records.append(record)
-
-    def by(self, logger_name: str) -> list[logging.LogRecord]:
-        return [r for r in self.records if r.name == logger_name]
-
-
 @pytest.fixture
 def logs() -> Iterator[Captured]:
     """Every record at INFO and above, with the request-id record factory installed."""
-    root = logging.getLogger()
-    old_level, old_factory = root.level, logging.getLogRecordFactory()
-    handler = Captured()
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    setup_logging_request_id_prefix()
-    yield handler
-    root.removeHandler(handler)
-    root.setLevel(old_level)
-    logging.setLogRecordFactory(old_factory)
+    with captured_root() as handler:
+        yield handler
 
 
-Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
-Serve = Callable[..., Awaitable[int]]
+Serve = Callable[..., Awaitable[RawTestServer]]
 
 
 @pytest.fixture
-async def serve() -> AsyncIterator[Serve]:
-    runners: list[web.ServerRunner] = []
+def serve(aiohttp_raw_server: AiohttpRawServer) -> Serve:
+    """``server = await serve(handler, **server_kwargs)``: request ids on, ``%L`` logged."""
 
-    async def start(handler: Handler, **server_kwargs: Any) -> int:
+    async def start(handler: Handler, **server_kwargs: Any) -> RawTestServer:
         server_kwargs.setdefault("request_id", True)
         server_kwargs.setdefault("access_log_format", '%a "%r" %s %L')
-        runner = web.ServerRunner(web.Server(handler, **server_kwargs))
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        return site.port
+        return await aiohttp_raw_server(handler, **server_kwargs)
 
-    yield start
-    for runner in runners:
-        await runner.cleanup()
+    return start
 
 
-class Reply:
-    def __init__(self, raw: bytes) -> None:
-        head, _, self.body = raw.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        self.status = int(lines[0].split()[1])
-        headers: CIMultiDict[str] = CIMultiDict()
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers.add(name.strip(), value.strip())
-        self.headers = CIMultiDictProxy(headers)
-
-
-async def get(port: int, path: str = "/", headers: str = "", raw: Optional[bytes] = None) -> Reply:
-    """One request on its own connection; ``raw`` sends bytes as they are."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(raw or f"GET {path} HTTP/1.1\r\nHost: test\r\n{headers}Connection: close\r\n\r\n".encode())
-        data = await asyncio.wait_for(reader.read(), 10)
-    finally:
-        writer.close()
-    return Reply(data)
+async def get(server: Target, path: str = "/", headers: str = "", raw: Optional[bytes] = None) -> RawResponse:
+    """One request on its own connection, until the server closes; ``raw`` sends bytes as they are."""
+    if raw is not None:
+        return await raw_http.request(server, raw, until_close=True)
+    return await raw_http.get(server, path, headers, until_close=True)
 
 
 async def hello(request: web.BaseRequest) -> web.Response:
@@ -316,8 +274,8 @@ def test_json_logs_with_python_json_logger() -> None:
 
 
 async def test_one_id_from_handler_to_access_line(serve: Serve, logs: Captured) -> None:
-    port = await serve(hello)
-    reply = await get(port, "/orders")
+    server = await serve(hello)
+    reply = await get(server, "/orders")
     rid = reply.headers["X-Request-ID"]
     assert valid_request_id(rid)
     assert reply.body.decode() == f"{rid} {rid} {rid}"
@@ -331,8 +289,8 @@ async def test_one_id_from_handler_to_access_line(serve: Serve, logs: Captured) 
 
 
 async def test_each_request_gets_its_own_id(serve: Serve) -> None:
-    port = await serve(hello)
-    replies = await asyncio.gather(*(get(port) for _ in range(20)))
+    server = await serve(hello)
+    replies = await asyncio.gather(*(get(server) for _ in range(20)))
     assert len({r.headers["X-Request-ID"] for r in replies}) == 20
 
 
@@ -343,8 +301,8 @@ async def test_switch_off_means_no_id(serve: Serve) -> None:
         seen.append(request_id.get())
         return web.Response(text="ok")
 
-    port = await serve(handler, request_id=False)
-    reply = await get(port)
+    server = await serve(handler, request_id=False)
+    reply = await get(server)
     assert "X-Request-ID" not in reply.headers
     assert seen == [None]
 
@@ -352,8 +310,8 @@ async def test_switch_off_means_no_id(serve: Serve) -> None:
 async def test_environment_switch(serve: Serve, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIOHTTP_REQUEST_ID", "1")
     monkeypatch.setenv("AIOHTTP_REQUEST_ID_RESPONSE_HEADER", "X-Trace")
-    port = await serve(hello, request_id=None)
-    reply = await get(port)
+    server = await serve(hello, request_id=None)
+    reply = await get(server)
     assert valid_request_id(reply.headers["X-Trace"])
     assert "X-Request-ID" not in reply.headers
 
@@ -364,9 +322,9 @@ async def test_id_echoed_on_raised_http_exceptions(serve: Serve) -> None:
             raise web.HTTPGone()
         raise web.HTTPFound("/elsewhere")
 
-    port = await serve(handler)
+    server = await serve(handler)
     for path, status in (("/gone", 410), ("/moved", 302)):
-        reply = await get(port, path)
+        reply = await get(server, path)
         assert reply.status == status
         assert valid_request_id(reply.headers["X-Request-ID"])
 
@@ -376,8 +334,8 @@ async def test_unhandled_error_traceback_carries_the_id(serve: Serve, logs: Capt
         app_log.info("about to fail")
         raise RuntimeError("card declined")
 
-    port = await serve(handler)
-    reply = await get(port)
+    server = await serve(handler)
+    reply = await get(server)
     assert reply.status == 500
     rid = reply.headers["X-Request-ID"]
     (error,) = [r for r in logs.records if r.exc_info]
@@ -388,8 +346,8 @@ async def test_unhandled_error_traceback_carries_the_id(serve: Serve, logs: Capt
 
 
 async def test_malformed_request_refusal_carries_an_id(serve: Serve, logs: Captured) -> None:
-    port = await serve(hello)
-    reply = await get(port, raw=b"GET / HTTP/1.1\r\nHost: test\r\nBad Header\r\n\r\n")
+    server = await serve(hello)
+    reply = await get(server, raw=b"GET / HTTP/1.1\r\nHost: test\r\nBad Header\r\n\r\n")
     assert reply.status == 400
     rid = reply.headers["X-Request-ID"]
     assert valid_request_id(rid)
@@ -401,35 +359,35 @@ async def test_header_set_by_handler_is_kept(serve: Serve) -> None:
     async def handler(request: web.BaseRequest) -> web.Response:
         return web.Response(text="ok", headers={"X-Request-ID": "chosen-by-app"})
 
-    port = await serve(handler)
-    reply = await get(port)
+    server = await serve(handler)
+    reply = await get(server)
     assert reply.headers.getall("X-Request-ID") == ["chosen-by-app"]
 
 
 async def test_echo_can_be_turned_off(serve: Serve) -> None:
-    port = await serve(hello, request_id=RequestIdSettings(response_header=None))
-    reply = await get(port)
+    server = await serve(hello, request_id=RequestIdSettings(response_header=None))
+    reply = await get(server)
     assert "X-Request-ID" not in reply.headers
     assert valid_request_id(reply.body.decode().split()[0])
 
 
 async def test_id_from_trusted_proxy_is_adopted(serve: Serve) -> None:
-    port = await serve(hello, trusted_proxies="127.0.0.1")
-    reply = await get(port, headers=f"X-Request-ID: {NGINX_ID}\r\n")
+    server = await serve(hello, trusted_proxies="127.0.0.1")
+    reply = await get(server, headers=f"X-Request-ID: {NGINX_ID}\r\n")
     assert reply.headers["X-Request-ID"] == NGINX_ID
     assert reply.body.decode() == f"{NGINX_ID} {NGINX_ID} {NGINX_ID}"
 
 
 async def test_id_from_untrusted_client_is_not_adopted(serve: Serve) -> None:
-    port = await serve(hello, trusted_proxies="10.0.0.0/8")
-    reply = await get(port, headers=f"X-Request-ID: {NGINX_ID}\r\n")
+    server = await serve(hello, trusted_proxies="10.0.0.0/8")
+    reply = await get(server, headers=f"X-Request-ID: {NGINX_ID}\r\n")
     assert reply.headers["X-Request-ID"] != NGINX_ID
     assert valid_request_id(reply.headers["X-Request-ID"])
 
 
 async def test_explicit_opt_in_adopts_from_anyone(serve: Serve) -> None:
-    port = await serve(hello, request_id=RequestIdSettings(trust="always", header="X-Correlation-ID"))
-    reply = await get(port, headers="X-Correlation-ID: upstream-42\r\n")
+    server = await serve(hello, request_id=RequestIdSettings(trust="always", header="X-Correlation-ID"))
+    reply = await get(server, headers="X-Correlation-ID: upstream-42\r\n")
     assert reply.headers["X-Request-ID"] == "upstream-42"
 
 
@@ -437,8 +395,8 @@ async def test_invalid_incoming_id_is_replaced_and_only_logged_escaped(serve: Se
     forged = '"; DROP TABLE requests; --'
     logging.getLogger("aiohttp.server").setLevel(logging.DEBUG)
     try:
-        port = await serve(hello, request_id=RequestIdSettings(trust="always"))
-        reply = await get(port, headers=f"X-Request-ID: {forged}\r\n")
+        server = await serve(hello, request_id=RequestIdSettings(trust="always"))
+        reply = await get(server, headers=f"X-Request-ID: {forged}\r\n")
     finally:
         logging.getLogger("aiohttp.server").setLevel(logging.NOTSET)
     rid = reply.headers["X-Request-ID"]
@@ -463,16 +421,16 @@ async def test_tasks_started_by_the_handler_inherit_the_id(serve: Serve, logs: C
         background.add(task)
         return web.Response(text="accepted")
 
-    port = await serve(handler)
-    reply = await get(port)
+    server = await serve(handler)
+    reply = await get(server)
     await asyncio.wait_for(done.wait(), 5)
     (line,) = logs.by("app")
     assert line.request_id == reply.headers["X-Request-ID"]  # type: ignore[attr-defined]
 
 
 async def test_sequential_factory(serve: Serve) -> None:
-    port = await serve(hello, request_id=RequestIdSettings(factory=SequentialRequestIdFactory("w1")))
-    first, second = await get(port), await get(port)
+    server = await serve(hello, request_id=RequestIdSettings(factory=SequentialRequestIdFactory("w1")))
+    first, second = await get(server), await get(server)
     assert (first.headers["X-Request-ID"], second.headers["X-Request-ID"]) == ("w1-1", "w1-2")
 
 
@@ -484,12 +442,12 @@ async def test_500_concurrent_requests_never_mix_ids(serve: Serve, logs: Capture
             await asyncio.sleep(0.001 * (int(token) % 7))
         return web.Response(text=token)
 
-    port = await serve(handler, access_log_format='"%r" %s')
+    server = await serve(handler, access_log_format='"%r" %s')
     limit = asyncio.Semaphore(100)  # bounded open sockets; all still overlap
 
     async def one(n: int) -> tuple[str, str]:
         async with limit:
-            reply = await get(port, f"/?n={n}")
+            reply = await get(server, f"/?n={n}")
         assert reply.body.decode() == str(n)
         return str(n), reply.headers["X-Request-ID"]
 

@@ -12,18 +12,21 @@ import re
 import signal
 import sys
 import textwrap
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
 
 import pytest
+import raw_http
+from log_capture import Captured, captured_root
+from raw_http import RawResponse, Target
 
 from aiohttp import web
+from aiohttp.pytest_plugin import AiohttpServer
 from aiohttp.request_id import (
     REQUEST_ID_KEY,
     RequestIdMiddleware,
     request_id,
-    setup_logging_request_id_prefix,
     valid_request_id,
 )
 
@@ -31,20 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("transfers")
 
 
-async def get(port: int, path: str = "/") -> tuple[int, dict[str, list[str]], str]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n".encode())
-        raw = await asyncio.wait_for(reader.read(), 10)
-    finally:
-        writer.close()
-    head, _, body = raw.decode("latin-1").partition("\r\n\r\n")
-    status_line, *header_lines = head.split("\r\n")
-    headers: dict[str, list[str]] = {}
-    for line in header_lines:
-        name, _, value = line.partition(":")
-        headers.setdefault(name.strip().lower(), []).append(value.strip())
-    return int(status_line.split()[1]), headers, body
+async def get(target: Target, path: str = "/") -> RawResponse:
+    """A GET on its own connection, answered once the server closed it (access line written)."""
+    return await raw_http.get(target, path, until_close=True)
 
 
 # -- the seed README's app, as a program -------------------------------------------
@@ -106,8 +98,8 @@ async def run_readme_app(script: Path, env_switch: Optional[str]) -> tuple[list[
         port = int(match.group(1))
         replies = []
         for transfer in ("1234", "5678"):
-            status, headers, _ = await get(port, f"/?transfer={transfer}")
-            replies.append((transfer, headers["x-request-id"][0], status))
+            resp = await get(port, f"/?transfer={transfer}")
+            replies.append((transfer, resp.headers["X-Request-ID"], resp.status))
         proc.send_signal(signal.SIGINT)
         _, err = await asyncio.wait_for(proc.communicate(), 20)
     finally:
@@ -141,51 +133,10 @@ async def test_seed_readme_app(readme_app: Path, switch: Optional[str]) -> None:
 # -- the switch on AppRunner, without middlewares -------------------------------------
 
 
-class Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        record.message = record.getMessage()
-        self.records.append(record)
-
-    def ids(self, name: str) -> list[Any]:
-        return [r.request_id for r in self.records if r.name == name]  # type: ignore[attr-defined]
-
-
 @pytest.fixture
-def records() -> Iterator[Lines]:
-    root = logging.getLogger()
-    old_level, old_factory = root.level, logging.getLogRecordFactory()
-    handler = Lines()
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    setup_logging_request_id_prefix()
-    yield handler
-    root.removeHandler(handler)
-    root.setLevel(old_level)
-    logging.setLogRecordFactory(old_factory)
-
-
-Start = Callable[..., Awaitable[int]]
-
-
-@pytest.fixture
-async def start() -> AsyncIterator[Start]:
-    runners: list[web.AppRunner] = []
-
-    async def run(app: web.Application, **runner_kwargs: Any) -> int:
-        runner = web.AppRunner(app, **runner_kwargs)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        return site.port
-
-    yield run
-    for runner in runners:
-        await runner.cleanup()
+def records() -> Iterator[Captured]:
+    with captured_root() as handler:
+        yield handler
 
 
 async def transfer(request: web.Request) -> web.Response:
@@ -201,46 +152,46 @@ def make_app(*middlewares: Any) -> web.Application:
     return app
 
 
-async def test_app_runner_switch(start: Start, records: Lines) -> None:
-    port = await start(make_app(), request_id=True)
-    status, headers, body = await get(port, "/transfer/7")
-    (rid,) = headers["x-request-id"]
-    assert status == 200 and body == rid
+async def test_app_runner_switch(aiohttp_server: AiohttpServer, records: Captured) -> None:
+    server = await aiohttp_server(make_app(), request_id=True)
+    resp = await get(server, "/transfer/7")
+    (rid,) = resp.headers.getall("X-Request-ID")
+    assert resp.status == 200 and resp.text() == rid
     assert records.ids("transfers") == [rid]
     assert records.ids("aiohttp.access") == [rid]
 
 
-async def test_app_errors_and_route_misses_carry_the_id(start: Start, records: Lines) -> None:
-    port = await start(make_app(), request_id=True)
-    status, headers, _ = await get(port, "/transfer/0")
-    (crashed,) = headers["x-request-id"]
-    assert status == 500
+async def test_app_errors_and_route_misses_carry_the_id(aiohttp_server: AiohttpServer, records: Captured) -> None:
+    server = await aiohttp_server(make_app(), request_id=True)
+    resp = await get(server, "/transfer/0")
+    (crashed,) = resp.headers.getall("X-Request-ID")
+    assert resp.status == 500
     (error,) = [r for r in records.records if r.exc_info]
     assert error.request_id == crashed  # type: ignore[attr-defined]
-    status, headers, _ = await get(port, "/nowhere")
-    assert status == 404 and valid_request_id(headers["x-request-id"][0])
-    assert records.ids("aiohttp.access") == [crashed, headers["x-request-id"][0]]
+    resp = await get(server, "/nowhere")
+    assert resp.status == 404 and valid_request_id(resp.headers["X-Request-ID"])
+    assert records.ids("aiohttp.access") == [crashed, resp.headers["X-Request-ID"]]
 
 
-async def test_app_middleware_and_switch_use_one_id(start: Start, records: Lines) -> None:
+async def test_app_middleware_and_switch_use_one_id(aiohttp_server: AiohttpServer, records: Captured) -> None:
     seen: list[Optional[str]] = []
 
     async def spy(request: web.Request, handler: Any) -> web.StreamResponse:
         seen.append(request_id.get())
         return await handler(request)
 
-    port = await start(make_app(spy, RequestIdMiddleware()), request_id=True)
-    _, headers, body = await get(port, "/transfer/3")
-    (rid,) = headers["x-request-id"]
-    assert seen == [rid] and body == rid
+    server = await aiohttp_server(make_app(spy, RequestIdMiddleware()), request_id=True)
+    resp = await get(server, "/transfer/3")
+    (rid,) = resp.headers.getall("X-Request-ID")
+    assert seen == [rid] and resp.text() == rid
     assert set(records.ids("aiohttp.request_id") + records.ids("transfers") + records.ids("aiohttp.access")) == {rid}
 
 
-async def test_middleware_mode_without_the_switch(start: Start, records: Lines) -> None:
-    port = await start(make_app(RequestIdMiddleware(log_function_name=False)), request_id=False)
-    status, headers, body = await get(port, "/transfer/5")
-    (rid,) = headers["x-request-id"]
-    assert status == 200 and body == rid
+async def test_middleware_mode_without_the_switch(aiohttp_server: AiohttpServer, records: Captured) -> None:
+    server = await aiohttp_server(make_app(RequestIdMiddleware(log_function_name=False)), request_id=False)
+    resp = await get(server, "/transfer/5")
+    (rid,) = resp.headers.getall("X-Request-ID")
+    assert resp.status == 200 and resp.text() == rid
     assert records.ids("transfers") == [rid]
     assert records.ids("aiohttp.access") == [rid]  # no special access logger needed here
 
@@ -270,12 +221,12 @@ async def test_run_app_takes_the_switch(tmp_path: Path) -> None:
     try:
         banner = await asyncio.wait_for(proc.stdout.readline(), 20)
         port = int(re.search(rb":(\d+)", banner).group(1))  # type: ignore[union-attr]
-        _, headers, _ = await get(port)
+        resp = await get(port)
         proc.send_signal(signal.SIGINT)
         await asyncio.wait_for(proc.communicate(), 20)
     finally:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
-    assert valid_request_id(headers["x-request-id"][0])
+    assert valid_request_id(resp.headers["X-Request-ID"])
 

@@ -8,12 +8,16 @@ An app migrating from the library changes only ``aiohttp_request_id_logging`` to
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Optional
 
 import pytest
+import raw_http
+from log_capture import Captured, captured_root
+from raw_http import Handler, RawResponse, Target
 
 from aiohttp import web
+from aiohttp.pytest_plugin import AiohttpRawServer
 from aiohttp.request_id import (
     FALLBACK_REQUEST_ID_KEY,
     REQUEST_ID_KEY,
@@ -25,46 +29,23 @@ from aiohttp.request_id import (
     request_id,
     request_id_middleware,
     sequential_request_id_factory,
-    setup_logging_request_id_prefix,
     valid_request_id,
 )
+from aiohttp.test_utils import RawTestServer
 from aiohttp.web_log import AccessLogger
 
 log = logging.getLogger("shop")
 FORMAT = "%(levelname)5s: %(requestIdPrefix)s%(message)s"
 
 
-class Lines(logging.Handler):
-    """The formatted lines, as the README's basicConfig would print them."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.setFormatter(logging.Formatter(FORMAT))
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-    def of(self, rid: str) -> list[str]:
-        return [line for line in self.lines if f"[req:{rid}] " in line]
-
-
 @pytest.fixture
-def lines() -> Iterator[Lines]:
-    root = logging.getLogger()
-    old_level, old_factory = root.level, logging.getLogRecordFactory()
-    handler = Lines()
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    setup_logging_request_id_prefix()
-    yield handler
-    root.removeHandler(handler)
-    root.setLevel(old_level)
-    logging.setLogRecordFactory(old_factory)
+def lines() -> Iterator[Captured]:
+    """The log lines, as the README's basicConfig would print them."""
+    with captured_root(FORMAT) as handler:
+        yield handler
 
 
-Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
-Serve = Callable[..., Awaitable[int]]
+Serve = Callable[..., Awaitable[RawTestServer]]
 
 
 def chain(handler: Handler, *middlewares: Any) -> Handler:
@@ -75,39 +56,21 @@ def chain(handler: Handler, *middlewares: Any) -> Handler:
 
 
 @pytest.fixture
-async def serve() -> AsyncIterator[Serve]:
-    runners: list[web.ServerRunner] = []
+def serve(aiohttp_raw_server: AiohttpRawServer) -> Serve:
+    """``server = await serve(handler, *middlewares, **server_kwargs)``: middleware mode."""
 
-    async def start(handler: Handler, *middlewares: Any, **server_kwargs: Any) -> int:
+    async def start(handler: Handler, *middlewares: Any, **server_kwargs: Any) -> RawTestServer:
         server_kwargs.setdefault("request_id", False)
         server_kwargs.setdefault("access_log_class", RequestIdContextAccessLogger)
         server_kwargs.setdefault("access_log_format", '"%r" %s')
-        runner = web.ServerRunner(web.Server(chain(handler, *middlewares), **server_kwargs))
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        return site.port
+        return await aiohttp_raw_server(chain(handler, *middlewares), **server_kwargs)
 
-    yield start
-    for runner in runners:
-        await runner.cleanup()
+    return start
 
 
-async def get(port: int, path: str = "/") -> tuple[int, dict[str, list[str]], str]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n".encode())
-        raw = await asyncio.wait_for(reader.read(), 10)
-    finally:
-        writer.close()
-    head, _, body = raw.decode("latin-1").partition("\r\n\r\n")
-    status_line, *header_lines = head.split("\r\n")
-    headers: dict[str, list[str]] = {}
-    for line in header_lines:
-        name, _, value = line.partition(":")
-        headers.setdefault(name.strip().lower(), []).append(value.strip())
-    return int(status_line.split()[1]), headers, body
+async def get(target: Target, path: str = "/") -> RawResponse:
+    """A GET on its own connection, answered once the server closed it (access line written)."""
+    return await raw_http.get(target, path, until_close=True)
 
 
 async def hello(request: web.BaseRequest) -> web.Response:
@@ -123,20 +86,20 @@ def test_the_old_and_new_names_are_one_class() -> None:
     assert isinstance(request_id_middleware(), RequestIdMiddleware)
 
 
-async def test_readme_setup_switch_off(serve: Serve, lines: Lines) -> None:
-    port = await serve(hello, request_id_middleware())
-    status, headers, body = await get(port, "/?transfer=1234")
-    assert status == 200
-    (rid,) = headers["x-request-id"]
+async def test_readme_setup_switch_off(serve: Serve, lines: Captured) -> None:
+    server = await serve(hello, request_id_middleware())
+    resp = await get(server, "/?transfer=1234")
+    assert resp.status == 200
+    (rid,) = resp.headers.getall("X-Request-ID")
     assert valid_request_id(rid)
-    assert body == f"Hello, world! {rid} {rid}\n"
+    assert resp.text() == f"Hello, world! {rid} {rid}\n"
     processing, transfer, access = lines.of(rid)
     assert processing.endswith(f"[req:{rid}] Processing GET / (test_request_id_dropin:hello)")
     assert transfer.endswith(f"[req:{rid}] Processing transfer id 1234")
     assert access.endswith(f'[req:{rid}] "GET /?transfer=1234 HTTP/1.1" 200')
 
 
-async def test_concurrent_requests_keep_their_ids(serve: Serve, lines: Lines) -> None:
+async def test_concurrent_requests_keep_their_ids(serve: Serve, lines: Captured) -> None:
     async def slow(request: web.BaseRequest) -> web.Response:
         transfer = request.query["transfer"]
         log.info("start %s", transfer)
@@ -144,11 +107,12 @@ async def test_concurrent_requests_keep_their_ids(serve: Serve, lines: Lines) ->
         log.info("end %s", transfer)
         return web.Response(text=transfer)
 
-    port = await serve(slow, RequestIdMiddleware(log_request_start=noop))
-    results = await asyncio.gather(*(get(port, f"/?transfer={n}") for n in range(30)))
-    for status, headers, body in results:
-        assert status == 200
-        (rid,) = headers["x-request-id"]
+    server = await serve(slow, RequestIdMiddleware(log_request_start=noop))
+    results = await asyncio.gather(*(get(server, f"/?transfer={n}") for n in range(30)))
+    for resp in results:
+        assert resp.status == 200
+        (rid,) = resp.headers.getall("X-Request-ID")
+        body = resp.text()
         assert [line.split("] ", 1)[1] for line in lines.of(rid)] == [
             f"start {body}",
             f"end {body}",
@@ -156,15 +120,15 @@ async def test_concurrent_requests_keep_their_ids(serve: Serve, lines: Lines) ->
         ]
 
 
-async def test_unhandled_error_is_a_500_with_the_id_and_a_traceback(serve: Serve, lines: Lines) -> None:
+async def test_unhandled_error_is_a_500_with_the_id_and_a_traceback(serve: Serve, lines: Captured) -> None:
     async def broken(request: web.BaseRequest) -> web.Response:
         log.error("Oh no, something bad has happened! Cannot finish the transfer.")
         raise ValueError("transfer 5678 failed")
 
-    port = await serve(broken, request_id_middleware(log_request_start=False))
-    status, headers, body = await get(port)
-    assert status == 500 and "Server got itself in trouble" in body
-    (rid,) = headers["x-request-id"]
+    server = await serve(broken, request_id_middleware(log_request_start=False))
+    resp = await get(server)
+    assert resp.status == 500 and "Server got itself in trouble" in resp.text()
+    (rid,) = resp.headers.getall("X-Request-ID")
     mine = lines.of(rid)
     assert any("Cannot finish the transfer" in line for line in mine)
     assert any("Error handling request" in line and "transfer 5678 failed" in line for line in mine)
@@ -175,32 +139,32 @@ async def test_http_exception_gets_the_header(serve: Serve) -> None:
     async def missing(request: web.BaseRequest) -> web.Response:
         raise web.HTTPNotFound()
 
-    port = await serve(missing, RequestIdMiddleware())
-    status, headers, _ = await get(port)
-    assert status == 404
-    assert valid_request_id(headers["x-request-id"][0])
+    server = await serve(missing, RequestIdMiddleware())
+    resp = await get(server)
+    assert resp.status == 404
+    assert valid_request_id(resp.headers["X-Request-ID"])
 
 
-async def test_both_on_use_one_id(serve: Serve, lines: Lines) -> None:
+async def test_both_on_use_one_id(serve: Serve, lines: Captured) -> None:
     seen: list[Optional[str]] = []
 
     async def handler(request: web.BaseRequest) -> web.Response:
         seen.append(request_id.get())
         return await hello(request)
 
-    port = await serve(handler, RequestIdMiddleware(), request_id=True)
-    status, headers, body = await get(port)
-    (rid,) = headers["x-request-id"]
-    assert status == 200 and seen == [rid]
-    assert body == f"Hello, world! {rid} {rid}\n"
+    server = await serve(handler, RequestIdMiddleware(), request_id=True)
+    resp = await get(server)
+    (rid,) = resp.headers.getall("X-Request-ID")
+    assert resp.status == 200 and seen == [rid]
+    assert resp.text() == f"Hello, world! {rid} {rid}\n"
     assert len(lines.of(rid)) == 3  # Processing, the handler's line, the access line
     assert [line for line in lines.lines if "[req:" not in line] == []
 
 
-async def test_applied_twice_without_the_switch_is_an_error(serve: Serve, lines: Lines) -> None:
-    port = await serve(hello, RequestIdMiddleware(), RequestIdMiddleware())
-    status, _, _ = await get(port)
-    assert status == 500
+async def test_applied_twice_without_the_switch_is_an_error(serve: Serve, lines: Captured) -> None:
+    server = await serve(hello, RequestIdMiddleware(), RequestIdMiddleware())
+    resp = await get(server)
+    assert resp.status == 500
     assert any("RequestIdKeyAlreadySetError" in line for line in lines.lines)
     assert RequestIdKeyAlreadySetError("abc").existing_request_id == "abc"
 
@@ -220,15 +184,15 @@ async def test_customisation_by_arguments(serve: Serve) -> None:
     async def handler(request: web.BaseRequest) -> web.Response:
         return web.Response(text=f"{request[REQUEST_ID_KEY]} {'request_id' in request}")
 
-    port = await serve(handler, middleware)
-    _, headers, body = await get(port)
-    rid = headers["x-trace"][0]
+    server = await serve(handler, middleware)
+    resp = await get(server)
+    rid = resp.headers["X-Trace"]
     assert rid.rsplit("-", 1)[1].isdigit()
-    assert body == f"{rid} False"
-    assert "x-request-id" not in headers
+    assert resp.text() == f"{rid} False"
+    assert "X-Request-ID" not in resp.headers
 
 
-async def test_customisation_by_subclassing(serve: Serve, lines: Lines) -> None:
+async def test_customisation_by_subclassing(serve: Serve, lines: Captured) -> None:
     class JsonErrors(RequestIdMiddleware):
         log_function_name = False
 
@@ -238,10 +202,10 @@ async def test_customisation_by_subclassing(serve: Serve, lines: Lines) -> None:
     async def broken(request: web.BaseRequest) -> web.Response:
         raise RuntimeError("boom")
 
-    port = await serve(broken, JsonErrors())
-    status, headers, body = await get(port, "/api")
-    (rid,) = headers["x-request-id"]
-    assert status == 500 and rid in body
+    server = await serve(broken, JsonErrors())
+    resp = await get(server, "/api")
+    (rid,) = resp.headers.getall("X-Request-ID")
+    assert resp.status == 500 and rid in resp.text()
     assert lines.of(rid)[0].endswith(f"[req:{rid}] Processing GET /api")
 
 
@@ -249,15 +213,15 @@ async def test_handler_header_is_kept_and_echo_can_be_off(serve: Serve) -> None:
     async def own(request: web.BaseRequest) -> web.Response:
         return web.Response(text="x", headers={"X-Request-Id": "mine"})
 
-    port = await serve(own, RequestIdMiddleware())
-    _, headers, _ = await get(port)
-    assert headers["x-request-id"] == ["mine"]
-    port = await serve(hello, RequestIdMiddleware(add_response_request_id_header=noop))
-    _, headers, _ = await get(port)
-    assert "x-request-id" not in headers
+    server = await serve(own, RequestIdMiddleware())
+    resp = await get(server)
+    assert resp.headers.getall("X-Request-ID") == ["mine"]
+    server = await serve(hello, RequestIdMiddleware(add_response_request_id_header=noop))
+    resp = await get(server)
+    assert "X-Request-ID" not in resp.headers
 
 
-async def test_access_logger_sets_the_id_when_the_server_did_not(lines: Lines) -> None:
+async def test_access_logger_sets_the_id_when_the_server_did_not(lines: Captured) -> None:
     # A server that writes the access line outside the request's context passes a
     # request whose mapping holds the id.
     access = RequestIdAccessLogger(logging.getLogger("aiohttp.access"), "%s")
