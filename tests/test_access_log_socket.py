@@ -8,41 +8,28 @@ import re
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractAsyncContextManager as AsyncContextManager
 from pathlib import Path
 from typing import Any, Optional
 
 import pytest
+import raw_http
+from log_capture import Captured, captured_logger
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger, AbstractAsyncAccessLogger
+from aiohttp.pytest_plugin import AiohttpServer
 from aiohttp.web_log import AccessLogger
 
 TIMEOUT = 10.0
 user_var: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("user_var", default=None)
 
 
-class Recorder(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.fixture
-def access_log() -> Any:
-    logger = logging.getLogger("test.access_socket")
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    handler = Recorder()
-    logger.addHandler(handler)
-    try:
-        yield logger, handler
-    finally:
-        logger.removeHandler(handler)
+def access_log() -> Iterator[tuple[logging.Logger, Captured]]:
+    with captured_logger("test.access_socket") as logger_and_records:
+        yield logger_and_records
 
 
 async def handler(request: web.BaseRequest) -> web.StreamResponse:
@@ -54,38 +41,31 @@ async def handler(request: web.BaseRequest) -> web.StreamResponse:
     return web.Response(text="hello", headers={"X-Out": "out-value"})
 
 
-@asynccontextmanager
-async def serve(**kwargs: Any) -> AsyncIterator[int]:
-    runner = web.ServerRunner(web.Server(handler, **kwargs))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield runner.addresses[0][1]
-    finally:
-        await asyncio.wait_for(runner.cleanup(), TIMEOUT)
+def serve(**server_kwargs: Any) -> AsyncContextManager[raw_http.Served]:
+    return raw_http.serve(handler, **server_kwargs)
 
 
-async def get(port: int, path: str = "/", headers: str = "") -> bytes:
-    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), TIMEOUT)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n".encode())
-    data = await asyncio.wait_for(reader.read(), TIMEOUT)
-    writer.close()
-    return data
+async def get(server: raw_http.Target, path: str = "/", headers: str = "") -> raw_http.RawResponse:
+    """A GET, answered once the server closed the connection (its access line is due)."""
+    return await raw_http.get(server, path, headers, until_close=True)
 
 
-async def wait_records(recorder: Recorder, count: int) -> None:
+async def wait_until(condition: Callable[[], bool]) -> None:
     async def poll() -> None:
-        while len(recorder.records) < count:
+        while not condition():
             await asyncio.sleep(0.01)
 
     await asyncio.wait_for(poll(), TIMEOUT)
 
 
+async def wait_records(recorder: Captured, count: int) -> None:
+    await wait_until(lambda: len(recorder.records) >= count)
+
+
 async def test_default_format_over_a_socket(access_log: Any) -> None:
     logger, rec = access_log
-    async with serve(access_log=logger) as port:
-        await get(port, "/a?b=c", "Referer: http://ref/\r\nUser-Agent: probe/2\r\n")
+    async with serve(access_log=logger) as server:
+        await get(server, "/a?b=c", "Referer: http://ref/\r\nUser-Agent: probe/2\r\n")
         await wait_records(rec, 1)
     assert re.fullmatch(
         r'127\.0\.0\.1 \[[^]]+\] "GET /a\?b=c HTTP/1\.1" 200 5 "http://ref/" "probe/2"', rec.records[0].getMessage()
@@ -96,8 +76,8 @@ async def test_every_atom_over_a_socket(access_log: Any, monkeypatch: pytest.Mon
     logger, rec = access_log
     monkeypatch.setenv("SOCKET_ATOM", "e-value")
     fmt = '%a %t %P "%r" %s %b %T %Tf %D %{X-In}i %{X-Out}o %{SOCKET_ATOM}e %%'
-    async with serve(access_log=logger, access_log_format=fmt) as port:
-        await get(port, "/", "X-In: in-value\r\n")
+    async with serve(access_log=logger, access_log_format=fmt) as server:
+        await get(server, "/", "X-In: in-value\r\n")
         await wait_records(rec, 1)
     assert re.fullmatch(
         rf'127\.0\.0\.1 \[\d\d/\w{{3}}/\d{{4}}:\d\d:\d\d:\d\d [+-]\d{{4}}\] <{os.getpid()}> "GET / HTTP/1\.1" '
@@ -108,9 +88,9 @@ async def test_every_atom_over_a_socket(access_log: Any, monkeypatch: pytest.Mon
 
 async def test_error_responses_are_logged_with_their_status(access_log: Any) -> None:
     logger, rec = access_log
-    async with serve(access_log=logger, access_log_format="%r %s") as port:
-        await get(port, "/missing")
-        await get(port, "/boom")
+    async with serve(access_log=logger, access_log_format="%r %s") as server:
+        await get(server, "/missing")
+        await get(server, "/boom")
         await wait_records(rec, 2)
     assert [r.getMessage() for r in rec.records] == ["GET /missing HTTP/1.1 404", "GET /boom HTTP/1.1 500"]
 
@@ -126,16 +106,11 @@ class ContextLogger(AbstractAccessLogger):
 
 async def test_the_line_is_written_in_the_requests_context_with_its_exception() -> None:
     ContextLogger.seen = []
-    async with serve(access_log=logging.getLogger("test.ctx"), access_log_class=ContextLogger) as port:
-        await get(port, "/", "X-User: alice\r\n")
-        await get(port, "/boom", "X-User: bob\r\n")
-        await get(port, "/missing", "X-User: carol\r\n")
-
-        async def poll() -> None:
-            while len(ContextLogger.seen) < 3:
-                await asyncio.sleep(0.01)
-
-        await asyncio.wait_for(poll(), TIMEOUT)
+    async with serve(access_log=logging.getLogger("test.ctx"), access_log_class=ContextLogger) as server:
+        await get(server, "/", "X-User: alice\r\n")
+        await get(server, "/boom", "X-User: bob\r\n")
+        await get(server, "/missing", "X-User: carol\r\n")
+        await wait_until(lambda: len(ContextLogger.seen) >= 3)
     ok, boom, missing = ContextLogger.seen
     assert ok == ("alice", None, 200)
     assert boom[0] == "bob" and isinstance(boom[1], RuntimeError) and boom[2] == 500
@@ -152,8 +127,8 @@ async def test_a_disabled_logger_formats_nothing() -> None:
 
     quiet = logging.getLogger("test.quiet")
     quiet.setLevel(logging.WARNING)
-    async with serve(access_log=quiet, access_log_class=Counting) as port:
-        await get(port)
+    async with serve(access_log=quiet, access_log_class=Counting) as server:
+        await get(server)
     assert calls == []  # the server asked .enabled and skipped the call
 
 
@@ -161,25 +136,17 @@ async def test_an_async_access_logger_is_awaited() -> None:
     lines: list[str] = []
 
     class AsyncLogger(AbstractAsyncAccessLogger):
-        def __init__(self, *args: Any) -> None:
-            pass
-
         async def log(self, request: Any, response: Any, request_start: float) -> None:
             await asyncio.sleep(0)
             lines.append(f"{request.path} {response.status} {user_var.get()}")
 
-    async with serve(access_log=logging.getLogger("test.async"), access_log_class=AsyncLogger) as port:
-        await get(port, "/x", "X-User: dave\r\n")
-
-        async def poll() -> None:
-            while not lines:
-                await asyncio.sleep(0.01)
-
-        await asyncio.wait_for(poll(), TIMEOUT)
+    async with serve(access_log=logging.getLogger("test.async"), access_log_class=AsyncLogger) as server:
+        await get(server, "/x", "X-User: dave\r\n")
+        await wait_until(lambda: bool(lines))
     assert lines == ["/x 200 dave"]
 
 
-async def test_access_log_class_on_an_app_runner(access_log: Any) -> None:
+async def test_access_log_class_on_an_app_runner(aiohttp_server: AiohttpServer, access_log: Any) -> None:
     logger, rec = access_log
 
     class Short(AbstractAccessLogger):
@@ -192,15 +159,9 @@ async def test_access_log_class_on_an_app_runner(access_log: Any) -> None:
         return web.Response(text="ok")
 
     app.router.add_get("/", index)
-    runner = web.AppRunner(app, access_log=logger, access_log_class=Short)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        await get(runner.addresses[0][1])
-        await wait_records(rec, 1)
-    finally:
-        await asyncio.wait_for(runner.cleanup(), TIMEOUT)
+    server = await aiohttp_server(app, access_log=logger, access_log_class=Short)
+    await get(server)
+    await wait_records(rec, 1)
     assert rec.records[0].getMessage() == "/ -> 200"
 
 

@@ -2,10 +2,12 @@
 
 import logging
 import os
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from log_capture import Captured, captured_logger
 from multidict import CIMultiDict
 
 from aiohttp import web
@@ -13,26 +15,10 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_log import AccessLogger
 
 
-class Recorder(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.fixture
-def recorder() -> Any:
-    logger = logging.getLogger("test.web_log")
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    handler = Recorder()
-    logger.addHandler(handler)
-    try:
-        yield logger, handler
-    finally:
-        logger.removeHandler(handler)
+def recorder() -> Iterator[tuple[logging.Logger, Captured]]:
+    with captured_logger("test.web_log") as logger_and_records:
+        yield logger_and_records
 
 
 def fake_request(**kw: Any) -> Any:
