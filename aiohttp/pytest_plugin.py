@@ -33,6 +33,7 @@ AiohttpClient = Callable[..., Awaitable[TestClient[Any, Any]]]
 AiohttpServer = Callable[..., Awaitable[TestServer]]
 AiohttpRawServer = Callable[..., Awaitable[RawTestServer]]
 _ClosableT = TypeVar("_ClosableT", bound="_Closable")
+_ServerT = TypeVar("_ServerT", bound=BaseTestServer[Any])
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -172,6 +173,15 @@ def _closed_on_exit(
         loop.run_until_complete(close_all())
 
 
+async def _start(
+    server: _ServerT, loop: asyncio.AbstractEventLoop, kept: list[_ServerT], **kwargs: Any
+) -> _ServerT:
+    """Start ``server`` on ``loop`` (``kwargs`` go to its runner) and keep it for closing."""
+    await server.start_server(loop=loop, **kwargs)
+    kept.append(server)
+    return server
+
+
 @pytest.fixture
 def aiohttp_server(loop: asyncio.AbstractEventLoop) -> Iterator[AiohttpServer]:
     """``await aiohttp_server(app, *, host=, port=, **runner_kwargs)``: a started TestServer."""
@@ -180,10 +190,7 @@ def aiohttp_server(loop: asyncio.AbstractEventLoop) -> Iterator[AiohttpServer]:
     async def go(
         app: Any, *, host: str = "127.0.0.1", port: Optional[int] = None, **kwargs: Any
     ) -> TestServer:
-        server = TestServer(app, host=host, port=port)
-        await server.start_server(loop=loop, **kwargs)
-        servers.append(server)
-        return server
+        return await _start(TestServer(app, host=host, port=port), loop, servers, **kwargs)
 
     with _closed_on_exit(loop, servers):
         yield go
@@ -195,10 +202,7 @@ def aiohttp_raw_server(loop: asyncio.AbstractEventLoop) -> Iterator[AiohttpRawSe
     servers: list[RawTestServer] = []
 
     async def go(handler: Any, *, port: Optional[int] = None, **kwargs: Any) -> RawTestServer:
-        server = RawTestServer(handler, port=port)
-        await server.start_server(loop=loop, **kwargs)
-        servers.append(server)
-        return server
+        return await _start(RawTestServer(handler, port=port), loop, servers, **kwargs)
 
     with _closed_on_exit(loop, servers):
         yield go
