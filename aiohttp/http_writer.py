@@ -179,6 +179,14 @@ class StreamWriter(AbstractStreamWriter):
             return
         if chunk and self._on_chunk_sent is not None:
             await self._on_chunk_sent(chunk)
+        self.write_eof_nowait(chunk)
+        if self.buffer_size > 0x10000:
+            await self.drain()
+
+    def write_eof_nowait(self, chunk: bytes = b"") -> None:
+        """Finish the message without awaiting: no chunk hook, no drain (callers check)."""
+        if self._eof:
+            return
         if self._compress is not None:
             chunk = (self._compress.compress(chunk) if chunk else b"") + self._compress.flush()
         data = self._frame(chunk)
@@ -187,8 +195,6 @@ class StreamWriter(AbstractStreamWriter):
         if data:
             self._send(data)
         self._eof = True
-        if self.buffer_size > 0x10000:
-            await self.drain()
 
     async def drain(self) -> None:
         """Wait until the transport's write buffer is below its high-water mark."""

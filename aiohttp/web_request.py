@@ -664,6 +664,10 @@ class BaseRequest(MutableMapping[str, Any], HeadersMixin):
     async def _prepare_hook(self, response: "StreamResponse") -> None:
         return
 
+    def _needs_prepare_hook(self) -> bool:
+        """Whether ``_prepare_hook`` has anything to run (on_response_prepare handlers)."""
+        return False
+
     async def wait_for_disconnection(self) -> None:
         """Return once the client has closed the connection this request came on."""
         if self._protocol.transport is None:
@@ -750,6 +754,15 @@ class Request(BaseRequest):
         idx = lst.index(app)
         sublist = list(reversed(lst[: idx + 1]))
         return ChainMapProxy(sublist)
+
+    def _needs_prepare_hook(self) -> bool:
+        match_info = self._match_info
+        if match_info is None:
+            return False
+        for app in match_info._apps:
+            if app.on_response_prepare:
+                return True
+        return False
 
     async def _prepare_hook(self, response: "StreamResponse") -> None:
         match_info = self._match_info

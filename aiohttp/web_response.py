@@ -396,6 +396,14 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
     async def _start_compression(self, request: "BaseRequest") -> None:
         await self._do_start_compression(self._choose_coding(request))
 
+    def _send_whole(self, request: "BaseRequest") -> bool:
+        """Send the whole response now, without awaiting, if nothing needs an await.
+
+        Only a Response with a small in-memory body qualifies; returns False (having
+        changed nothing) whenever the ordinary ``prepare()`` + ``write_eof()`` is needed.
+        """
+        return False
+
     async def prepare(self, request: "BaseRequest") -> Optional[AbstractStreamWriter]:
         """Run on_response_prepare, then serialise the status line and headers."""
         if self._eof_sent:
@@ -565,6 +573,8 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
 
 
 _TEXT_PLAIN_UTF8: Final = "text/plain; charset=utf-8"
+#: Bodies up to this size are sent by ``_send_whole`` without waiting for the transport.
+_SEND_WHOLE_LIMIT: Final = 0x8000
 
 
 class Response(StreamResponse):
@@ -727,6 +737,47 @@ class Response(StreamResponse):
                 elif request.version >= HttpVersion11:
                     self._chunked = True
         return await super()._start(request)
+
+    def _send_whole(self, request: "BaseRequest") -> bool:
+        if self._payload_writer is not None or self._eof_sent or self._compression or self._chunked:
+            return False
+        body = self._body
+        if body is None:
+            body = b""
+        elif body.__class__ is not bytes or len(body) > _SEND_WHOLE_LIMIT:
+            return False
+        writer = request._payload_writer
+        if (
+            writer.__class__ is not StreamWriter
+            or writer._on_headers_sent is not None
+            or writer._on_chunk_sent is not None
+            or request._needs_prepare_hook()
+        ):
+            return False
+        method = request.method
+        empty = must_be_empty_body(method, self._status)
+        headers = self._headers
+        if hdrs.CONTENT_LENGTH not in headers and (not empty or method == hdrs.METH_HEAD):
+            headers[hdrs.CONTENT_LENGTH] = str(len(body))
+        self._must_be_empty_body = empty
+        self._req = request
+        self._payload_writer = writer
+        try:
+            self._prepare_headers()
+            writer.buffer_headers(self._status_line(request.version), headers)
+        except BaseException:
+            # Leave the response unprepared, so the ordinary path meets (and reports) it.
+            self._req = None
+            self._payload_writer = None
+            raise
+        if empty:
+            body = b""
+        self._body_length += len(body)
+        self._eof_sent = True
+        self._req = None
+        self._payload_writer = None
+        writer.write_eof_nowait(body)
+        return True
 
     async def _do_start_compression(self, coding: ContentCoding) -> None:
         if self._chunked or self._body is None or not isinstance(self._body, (bytes, bytearray)):
