@@ -1,46 +1,21 @@
 """FormData: which body a form becomes, and that a server-side reader gets the fields back."""
 
-import asyncio
 import io
 from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest
 from multidict import MultiDict
+from payload_helpers import stream_of, written
 
 from aiohttp.formdata import FormData
 from aiohttp.multipart import BodyPartReader, MultipartReader, MultipartWriter
 from aiohttp.payload import BytesPayload, Payload
-from aiohttp.streams import StreamReader
-
-
-class Collector:
-    def __init__(self) -> None:
-        self.chunks: list[bytes] = []
-
-    async def write(self, chunk: bytes) -> None:
-        self.chunks.append(bytes(chunk))
-
-
-class NoFlowControl:
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-
-async def body_of(p: Payload) -> bytes:
-    out = Collector()
-    await asyncio.wait_for(p.write(out), 5)
-    return b"".join(out.chunks)
 
 
 async def parts_of(p: Payload) -> list[tuple[str | None, str | None, str, bytes]]:
     """Read a multipart payload back the way a server would: (name, filename, type, data)."""
-    stream = StreamReader(NoFlowControl(), 2**16, loop=asyncio.get_running_loop())
-    stream.feed_data(await body_of(p))
-    stream.feed_eof()
+    stream = stream_of(await written(p))
     result = []
     async for part in MultipartReader(p.headers, stream):
         assert isinstance(part, BodyPartReader)
@@ -61,7 +36,7 @@ async def test_plain_fields_make_an_urlencoded_body() -> None:
     p = form()
     assert isinstance(p, BytesPayload)
     assert p.content_type == "application/x-www-form-urlencoded"
-    body = await body_of(p)
+    body = await written(p)
     assert p.size == len(body)
     assert parse_qsl(body.decode()) == [("name", "Zoë"), ("age", "7")]
 
@@ -70,7 +45,7 @@ async def test_urlencoded_with_other_charset() -> None:
     form = FormData([("q", "café")], charset="latin-1")
     p = form()
     assert p.content_type == "application/x-www-form-urlencoded; charset=latin-1"
-    assert await body_of(p) == b"q=caf%E9"
+    assert await written(p) == b"q=caf%E9"
 
 
 def test_urlencoded_refuses_values_it_cannot_encode() -> None:
@@ -121,7 +96,7 @@ async def test_content_transfer_encoding_is_applied() -> None:
     form = FormData()
     form.add_field("b", b"raw bytes", content_transfer_encoding="base64")
     p = form()
-    assert b"raw bytes" not in await body_of(p)
+    assert b"raw bytes" not in await written(p)
     parts = await parts_of(p)
     assert parts[0][0] == "b" and parts[0][3] == b"raw bytes"
 
@@ -136,7 +111,7 @@ async def test_unquoted_fields_are_sent_as_browsers_do() -> None:
     form = FormData(quote_fields=False, default_to_multipart=True)
     form.add_field("имя", "значение")
     p = form()
-    assert 'name="имя"'.encode() in await body_of(p)
+    assert 'name="имя"'.encode() in await written(p)
     assert await parts_of(p) == [("имя", None, "text/plain; charset=utf-8", "значение".encode())]
 
 

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
+from payload_helpers import Collector, new_stream, stream_of, written
 
 from aiohttp.http_exceptions import BadHttpMessage
 from aiohttp.multipart import (
@@ -39,38 +40,6 @@ FORM_CT = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
 TIMEOUT = 5
 
 
-class Collector:
-    """The smallest writer: keeps every ``write()``."""
-
-    def __init__(self) -> None:
-        self.chunks: list[bytes] = []
-
-    async def write(self, chunk: bytes) -> None:
-        self.chunks.append(bytes(chunk))
-
-    @property
-    def data(self) -> bytes:
-        return b"".join(self.chunks)
-
-
-class NoFlowControl:
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-
-def stream_of(data: bytes, piece: Optional[int] = None) -> StreamReader:
-    """A finished StreamReader holding ``data``, fed in pieces of ``piece`` bytes."""
-    stream = StreamReader(NoFlowControl(), 2**16, loop=asyncio.get_running_loop())
-    step = piece or max(len(data), 1)
-    for i in range(0, len(data), step):
-        stream.feed_data(data[i : i + step])
-    stream.feed_eof()
-    return stream
-
-
 def reader_of(
     body: bytes, headers: Optional[dict[str, str]] = None, piece: Optional[int] = None
 ) -> MultipartReader:
@@ -78,9 +47,7 @@ def reader_of(
 
 
 async def serialize(writer: MultipartWriter) -> bytes:
-    out = Collector()
-    await asyncio.wait_for(writer.write(out), TIMEOUT)
-    return out.data
+    return await written(writer)
 
 
 async def read_all(reader: MultipartReader) -> list[Any]:
@@ -662,7 +629,7 @@ async def test_truncated_gzip_part_is_refused() -> None:
 
 
 async def test_stream_error_reaches_the_reader(loop: asyncio.AbstractEventLoop) -> None:
-    stream = StreamReader(NoFlowControl(), 2**16, loop=loop)
+    stream = new_stream(loop)
     stream.feed_data(b"--b0undary\r\n\r\npartial")
     reader = MultipartReader(CT, stream)
     part = await reader.next()

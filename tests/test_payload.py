@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from payload_helpers import Collector, new_stream, written
 
 from aiohttp import payload
 from aiohttp.payload import (
@@ -18,7 +19,6 @@ from aiohttp.payload import (
     IOBasePayload,
     JsonPayload,
     Order,
-    Payload,
     StreamReaderPayload,
     StringIOPayload,
     StringPayload,
@@ -27,35 +27,6 @@ from aiohttp.payload import (
     payload_type,
     register_payload,
 )
-from aiohttp.streams import StreamReader
-
-
-class Collector:
-    """The smallest writer a payload accepts: it keeps every ``write()``."""
-
-    def __init__(self) -> None:
-        self.chunks: list[bytes] = []
-
-    async def write(self, chunk: bytes) -> None:
-        self.chunks.append(bytes(chunk))
-
-    @property
-    def data(self) -> bytes:
-        return b"".join(self.chunks)
-
-
-class NoFlowControl:
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-
-async def written(p: Payload) -> bytes:
-    out = Collector()
-    await asyncio.wait_for(p.write(out), 5)
-    return out.data
 
 
 async def test_bytes_payload_sends_value_with_known_size() -> None:
@@ -201,7 +172,7 @@ async def test_async_iterable_payload_is_sent_once() -> None:
 
 
 async def test_stream_reader_payload_forwards_data(loop: asyncio.AbstractEventLoop) -> None:
-    stream = StreamReader(NoFlowControl(), 2**16, loop=loop)
+    stream = new_stream(loop)
     stream.feed_data(b"proxied ")
     stream.feed_data(b"body")
     stream.feed_eof()
