@@ -6,14 +6,18 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import raw_http
+from raw_http import Target
 
 from aiohttp import web
+from aiohttp.pytest_plugin import AiohttpRawServer
 from aiohttp.request_id import RequestIdMiddleware, request_id
+from aiohttp.test_utils import RawTestServer
 
 sentry_sdk = pytest.importorskip("sentry_sdk")
 from sentry_sdk.envelope import Envelope  # noqa: E402
@@ -55,7 +59,7 @@ def tag(event: dict[str, Any]) -> Any:
 
 
 @pytest.fixture
-async def port(events: list[dict[str, Any]]) -> AsyncIterator[int]:
+async def server(events: list[dict[str, Any]], aiohttp_raw_server: AiohttpRawServer) -> RawTestServer:
     async def handler(request: web.BaseRequest) -> web.Response:
         what = request.query["what"]
         if what == "message":
@@ -70,50 +74,39 @@ async def port(events: list[dict[str, Any]]) -> AsyncIterator[int]:
             sentry_sdk.capture_message("with customer")
         return web.Response(text="ok")
 
-    runner = web.ServerRunner(web.Server(handler, request_id=True))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield site.port
-    await runner.cleanup()
+    return await aiohttp_raw_server(handler, request_id=True)
 
 
-async def get(port: int, query: str) -> tuple[int, str]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(f"GET /?{query} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n".encode())
-        raw = await asyncio.wait_for(reader.read(), 10)
-    finally:
-        writer.close()
-    head = raw.partition(b"\r\n\r\n")[0].decode("latin-1")
-    rid = next(line.split(":", 1)[1].strip() for line in head.split("\r\n") if line.lower().startswith("x-request-id:"))
-    return int(head.split()[1]), rid
+async def get(server: Target, query: str) -> tuple[int, str]:
+    """The status and request id of ``GET /?query``, once the server closed the connection."""
+    resp = await raw_http.get(server, f"/?{query}", until_close=True)
+    return resp.status, resp.headers["X-Request-ID"]
 
 
-async def test_message_event_carries_the_id(port: int, events: list[dict[str, Any]]) -> None:
-    _, rid = await get(port, "what=message&n=1")
+async def test_message_event_carries_the_id(server: RawTestServer, events: list[dict[str, Any]]) -> None:
+    _, rid = await get(server, "what=message&n=1")
     (event,) = events
     assert event["message"] == "refund for 1"
     assert tag(event) == rid
 
 
-async def test_error_log_and_crash_events_carry_the_id(port: int, events: list[dict[str, Any]]) -> None:
-    _, logged = await get(port, "what=log")
-    status, crashed = await get(port, "what=crash")
+async def test_error_log_and_crash_events_carry_the_id(server: RawTestServer, events: list[dict[str, Any]]) -> None:
+    _, logged = await get(server, "what=log")
+    status, crashed = await get(server, "what=crash")
     assert status == 500
     by_id = {tag(e): e for e in events}
     assert by_id[logged]["logentry"]["message"] == "card declined"
     assert "ledger unavailable" in str(by_id[crashed])
 
 
-async def test_concurrent_requests_get_their_own_scope(port: int, events: list[dict[str, Any]]) -> None:
-    replies = await asyncio.gather(*(get(port, f"what=message&n={n}") for n in range(40)))
+async def test_concurrent_requests_get_their_own_scope(server: RawTestServer, events: list[dict[str, Any]]) -> None:
+    replies = await asyncio.gather(*(get(server, f"what=message&n={n}") for n in range(40)))
     sent = {f"refund for {n}": rid for n, (_, rid) in enumerate(replies)}
     assert {e["message"]: tag(e) for e in events} == sent
 
 
-async def test_tags_set_by_a_handler_stay_in_its_request(port: int, events: list[dict[str, Any]]) -> None:
-    await get(port, "what=scope&n=alice")
+async def test_tags_set_by_a_handler_stay_in_its_request(server: RawTestServer, events: list[dict[str, Any]]) -> None:
+    await get(server, "what=scope&n=alice")
     sentry_sdk.capture_message("outside any request")
     inside, outside = events
     assert inside["tags"]["customer"] == "alice"
@@ -121,7 +114,9 @@ async def test_tags_set_by_a_handler_stay_in_its_request(port: int, events: list
     assert tag(outside) is None and request_id.get() is None
 
 
-async def test_middleware_mode_tags_events_too(events: list[dict[str, Any]]) -> None:
+async def test_middleware_mode_tags_events_too(
+    events: list[dict[str, Any]], aiohttp_raw_server: AiohttpRawServer
+) -> None:
     async def handler(request: web.BaseRequest) -> web.Response:
         sentry_sdk.capture_message("from middleware mode")
         return web.Response(text="ok")
@@ -131,14 +126,8 @@ async def test_middleware_mode_tags_events_too(events: list[dict[str, Any]]) -> 
     async def app(request: web.BaseRequest) -> web.StreamResponse:
         return await middleware(request, handler)
 
-    runner = web.ServerRunner(web.Server(app, request_id=False))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        _, rid = await get(site.port, "x=1")
-    finally:
-        await runner.cleanup()
+    server = await aiohttp_raw_server(app, request_id=False)
+    _, rid = await get(server, "x=1")
     (event,) = events
     assert tag(event) == rid
 
@@ -159,6 +148,7 @@ class InMemory(Transport):
 
 sentry_sdk.init(dsn="http://public@127.0.0.1:9/1", transport=InMemory)  # aiohttp integration auto-enabled
 from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
 async def hello(request):
     sentry_sdk.capture_message("hello")
@@ -171,18 +161,11 @@ async def main():
     app = web.Application()
     app.router.add_get("/", hello)
     app.router.add_get("/boom", boom)
-    runner = web.AppRunner(app, request_id=True)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
     ids = {}
-    for path in ("/", "/boom"):
-        reader, writer = await asyncio.open_connection("127.0.0.1", site.port)
-        writer.write(f"GET {path} HTTP/1.1\\r\\nHost: shop\\r\\nConnection: close\\r\\n\\r\\n".encode())
-        head = (await asyncio.wait_for(reader.read(), 10)).decode("latin-1").lower()
-        writer.close()
-        ids[path] = head.split("x-request-id: ")[1].split("\\r\\n")[0]
-    await runner.cleanup()
+    async with TestClient(TestServer(app, request_id=True)) as client:
+        for path in ("/", "/boom"):
+            async with client.get(path) as resp:
+                ids[path] = resp.headers["X-Request-ID"]
     return ids
 
 ids = asyncio.run(main())

@@ -44,6 +44,7 @@ sentry_sdk.init(
 
 import aiohttp
 from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
 async def stock(request):
     return web.json_response({"sentry-trace": request.headers.get("sentry-trace")})
@@ -61,22 +62,18 @@ async def main():
     app.router.add_get("/stock", stock)
     app.router.add_get("/checkout", checkout)
     app.router.add_get("/basket", basket)
-    runner = web.AppRunner(app, request_id=True)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site.port
     replies = {}
     timeout = aiohttp.ClientTimeout(total=10)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
-        for path in ("/checkout", "/basket"):
-            async with session.get(f"http://127.0.0.1:{port}{path}") as resp:
-                replies[path] = {
-                    "status": resp.status,
-                    "request_id": resp.headers["X-Request-ID"],
-                    "body": await resp.text(),
-                }
-    await runner.cleanup()
+    async with TestServer(app, request_id=True) as server:
+        async with TestClient(server, timeout=timeout) as client:
+            for path in ("/checkout", "/basket"):
+                async with client.get(path) as resp:
+                    replies[path] = {
+                        "status": resp.status,
+                        "request_id": resp.headers["X-Request-ID"],
+                        "body": await resp.text(),
+                    }
+            port = server.port
     return port, replies
 
 port, replies = asyncio.run(main())
