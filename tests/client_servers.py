@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
 from multidict import CIMultiDict
+from raw_http import parse_head, read_chunked
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -53,25 +54,11 @@ async def read_request(reader: asyncio.StreamReader) -> Optional[Request]:
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)
     except (asyncio.IncompleteReadError, ConnectionError):
         return None
-    lines = head.decode("latin-1").split("\r\n")
-    method, target, version = lines[0].split(" ", 2)
-    headers: CIMultiDict[str] = CIMultiDict()
-    for line in lines[1:]:
-        if line:
-            name, _, value = line.partition(":")
-            headers.add(name.strip(), value.strip())
+    start_line, headers = parse_head(head)
+    method, target, version = start_line.split(" ", 2)
     body = b""
     if "chunked" in headers.get("Transfer-Encoding", "").lower():
-        parts = []
-        while True:
-            size_line = await asyncio.wait_for(reader.readuntil(b"\r\n"), WAIT)
-            size = int(size_line.split(b";")[0], 16)
-            if size == 0:
-                await asyncio.wait_for(reader.readuntil(b"\r\n"), WAIT)
-                break
-            parts.append(await asyncio.wait_for(reader.readexactly(size), WAIT))
-            await asyncio.wait_for(reader.readexactly(2), WAIT)
-        body = b"".join(parts)
+        body = await read_chunked(reader)
     elif "Content-Length" in headers:
         body = await asyncio.wait_for(reader.readexactly(int(headers["Content-Length"])), WAIT)
     return Request(method, target, version, headers, body)

@@ -145,21 +145,27 @@ async def connect(
     )
 
 
+def parse_head(head: bytes) -> tuple[str, "CIMultiDict[str]"]:
+    """The start line and the header fields of a message head (which ends in a blank line)."""
+    start_line, *lines = head.decode("latin-1").split("\r\n")
+    headers: CIMultiDict[str] = CIMultiDict()
+    for line in lines:
+        if line:
+            name, _, value = line.partition(":")
+            headers.add(name.strip(), value.strip())
+    return start_line, headers
+
+
 async def read_response(reader: asyncio.StreamReader, *, head_only: bool = False) -> RawResponse:
     """Read one response: framed by chunked coding, Content-Length, or the connection's end.
 
     A header field other than Set-Cookie sent twice fails the test.
     """
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)
-    lines = head.decode("latin-1").split("\r\n")
-    _, status, reason = (lines[0].split(" ", 2) + [""])[:3]
-    headers: CIMultiDict[str] = CIMultiDict()
-    for line in lines[1:]:
-        if line:
-            name, _, value = line.partition(":")
-            name = name.strip()
-            assert name not in headers or name.lower() == "set-cookie", f"duplicate header {name}"
-            headers.add(name, value.strip())
+    start_line, headers = parse_head(head)
+    for name in headers:
+        assert name.lower() == "set-cookie" or len(headers.getall(name)) == 1, f"duplicate header {name}"
+    _, status, reason = (start_line.split(" ", 2) + [""])[:3]
     code = int(status)
     if head_only or code in (204, 304) or 100 <= code < 200:
         body = b""
