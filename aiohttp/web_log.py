@@ -99,9 +99,18 @@ class AccessLogger(AbstractAccessLogger):
                     if group is None:
                         group = extra[kind] = {}
                     group[name] = values[i]
-            logger.info(self._log_format % values, extra=extra)
+            # makeRecord + handle is logger.info() minus findCaller's walk up the stack: the
+            # caller of an access line is always this method, so the walk tells nobody
+            # anything. Filters, handlers, propagation and the record factory still apply.
+            record = logger.makeRecord(
+                logger.name, logging.INFO, _PATHNAME, 0, self._log_format % values, (), None, "log", extra
+            )
+            logger.handle(record)
         except Exception:
             logger.exception("Error in logging")
+
+
+_PATHNAME: Final = __file__
 
 
 @functools.lru_cache(maxsize=32)
