@@ -261,27 +261,19 @@ async def test_endless_header_section_is_refused_not_buffered() -> None:
             await session.get(srv.url())
 
 
-async def test_bad_chunk_framing_raises_payload_error() -> None:
-    data = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n"
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n", None),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly a part", "not completed"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", None),
+    ],
+    ids=["bad-chunk-framing", "truncated-content-length", "truncated-chunked"],
+)
+async def test_broken_body_raises_payload_error(data: bytes, match: "str | None") -> None:
     async with serve_bytes(data) as srv, aiohttp.ClientSession(timeout=FAST) as session:
         async with session.get(srv.url()) as resp:
-            with pytest.raises(aiohttp.ClientPayloadError):
-                await resp.read()
-
-
-async def test_truncated_content_length_body_raises_payload_error() -> None:
-    data = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly a part"
-    async with serve_bytes(data) as srv, aiohttp.ClientSession(timeout=FAST) as session:
-        async with session.get(srv.url()) as resp:
-            with pytest.raises(aiohttp.ClientPayloadError, match="not completed"):
-                await resp.read()
-
-
-async def test_truncated_chunked_body_raises_payload_error() -> None:
-    data = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel"
-    async with serve_bytes(data) as srv, aiohttp.ClientSession(timeout=FAST) as session:
-        async with session.get(srv.url()) as resp:
-            with pytest.raises(aiohttp.ClientPayloadError):
+            with pytest.raises(aiohttp.ClientPayloadError, match=match):
                 await resp.read()
 
 
