@@ -654,8 +654,14 @@ class Application(MutableMapping[Union[str, AppKey[Any]], Any]):
 
     async def _handle(self, request: Request) -> StreamResponse:
         match_info = await self._router.resolve(request)
-        match_info.add_app(self)
-        match_info.freeze()
+        if type(match_info) is UrlMappingMatchInfo and not match_info._apps:
+            # The common case, inlined: one app, nothing to freeze twice.
+            match_info._apps.append(self)
+            match_info._current_app = self
+            match_info._frozen = True
+        else:
+            match_info.add_app(self)
+            match_info.freeze()
         request._match_info = match_info
         if request._headers.get(hdrs.EXPECT) is not None:
             resp = await match_info.expect_handler(request)

@@ -1036,6 +1036,13 @@ class RoutesView(Sized, Iterable[AbstractRoute], Container[AbstractRoute]):
 
 # -- the dispatcher ---------------------------------------------------------------
 
+# How the dispatcher asks an indexed resource: a sync path match, an async sub-app
+# resolve (after a cheap prefix check), or the generic async resolve of custom resources.
+_SYNC: Final = 0
+_SUBAPP: Final = 1
+_ASYNC: Final = 2
+_IndexEntry = tuple[int, AbstractResource, Callable[..., Any]]
+
 
 class UrlDispatcher(AbstractRouter, Mapping[str, AbstractResource]):
     """The router of an Application; also a mapping of route names to resources."""
@@ -1046,21 +1053,29 @@ class UrlDispatcher(AbstractRouter, Mapping[str, AbstractResource]):
         super().__init__()
         self._resources: list[AbstractResource] = []
         self._named_resources: dict[str, AbstractResource] = {}
-        self._index: Optional[dict[str, list[AbstractResource]]] = None
+        self._index: Optional[dict[str, list[_IndexEntry]]] = None
         self._unindexed: list[AbstractResource] = []
         self._routes_by_key: dict[tuple[str, str], AbstractRoute] = {}
 
     # -- resolving ---------------------------------------------------------
 
-    def _build_index(self) -> dict[str, list[AbstractResource]]:
-        index: dict[str, list[AbstractResource]] = {}
+    def _build_index(self) -> dict[str, list[_IndexEntry]]:
+        """Group resources by index key; each entry says how to ask the resource."""
+        index: dict[str, list[_IndexEntry]] = {}
         unindexed = []
         for resource in self._resources:
             key = resource._index_key()
             if key is None:
                 unindexed.append(resource)
+                continue
+            entry: _IndexEntry
+            if isinstance(resource, PrefixedSubAppResource):
+                entry = (_SUBAPP, resource, resource.resolve)
+            elif isinstance(resource, (Resource, StaticResource)):
+                entry = (_SYNC, resource, resource._resolve_path)
             else:
-                index.setdefault(key, []).append(resource)
+                entry = (_ASYNC, resource, resource.resolve)
+            index.setdefault(key, []).append(entry)
         self._unindexed = unindexed
         self._index = index
         return index
@@ -1074,17 +1089,15 @@ class UrlDispatcher(AbstractRouter, Mapping[str, AbstractResource]):
         allowed: Optional[set[str]] = None
         part = path
         while True:
-            resources = index.get(part)
-            if resources is not None:
-                for resource in resources:
-                    if isinstance(resource, PrefixedSubAppResource):
-                        if not resource._applies(path):
-                            continue
-                        match_info, methods = await resource.resolve(request)
-                    elif isinstance(resource, (Resource, StaticResource)):
-                        match_info, methods = resource._resolve_path(method, path)
+            entries = index.get(part)
+            if entries is not None:
+                for kind, resource, resolver in entries:
+                    if kind is _SYNC:
+                        match_info, methods = resolver(method, path)
+                    elif kind is _SUBAPP and not cast(PrefixedSubAppResource, resource)._applies(path):
+                        continue
                     else:
-                        match_info, methods = await resource.resolve(request)
+                        match_info, methods = await resolver(request)
                     if match_info is not None:
                         return match_info
                     if methods:
