@@ -9,27 +9,27 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from raw_http import connect, pipelined, read_response, request, serve
+from raw_http import RawClient, connect, pipelined, read_response, request, serve
 from raw_http import get as http_get
 
 from aiohttp import web
 from aiohttp.helpers import ETag
 
 
-async def test_response_text_sets_length_and_type() -> None:
+async def test_response_text_sets_length_and_type(raw_client: RawClient) -> None:
     async def handler(request: web.BaseRequest) -> web.Response:
         return web.Response(text="héllo")
 
-    async with serve(handler) as server:
-        resp = await http_get(server)
+    client = await raw_client(handler)
+    resp = await client.get("/")
     assert resp.status == 200
     assert resp.headers["Content-Type"] == "text/plain; charset=utf-8"
     assert resp.headers["Content-Length"] == str(len("héllo".encode()))
-    assert resp.text() == "héllo"
+    assert await resp.text() == "héllo"
     assert "Transfer-Encoding" not in resp.headers
 
 
-async def test_response_body_content_type_charset_status_reason_headers() -> None:
+async def test_response_body_content_type_charset_status_reason_headers(raw_client: RawClient) -> None:
     async def handler(request: web.BaseRequest) -> web.Response:
         return web.Response(
             body="<p>ok</p>".encode("latin-1"),
@@ -40,12 +40,12 @@ async def test_response_body_content_type_charset_status_reason_headers() -> Non
             headers={"X-Extra": "1"},
         )
 
-    async with serve(handler) as server:
-        resp = await http_get(server)
+    client = await raw_client(handler)
+    resp = await client.get("/")
     assert (resp.status, resp.reason) == (201, "Made It")
     assert resp.headers["Content-Type"] == "text/html; charset=latin-1"
     assert resp.headers["X-Extra"] == "1"
-    assert resp.body == b"<p>ok</p>"
+    assert await resp.read() == b"<p>ok</p>"
 
 
 def test_response_argument_errors() -> None:
@@ -86,19 +86,19 @@ def test_response_properties() -> None:
         resp.content_length = 10
 
 
-async def test_json_response_and_custom_dumps() -> None:
+async def test_json_response_and_custom_dumps(raw_client: RawClient) -> None:
     async def handler(request: web.BaseRequest) -> web.Response:
         if request.path == "/custom":
             return web.json_response({"b": 1, "a": 2}, dumps=lambda o: json.dumps(o, sort_keys=True))
         return web.json_response({"ok": True, "n": [1, 2]}, status=202)
 
-    async with serve(handler) as server:
-        plain = await http_get(server, "/")
-        custom = await http_get(server, "/custom")
+    client = await raw_client(handler)
+    plain = await client.get("/")
+    custom = await client.get("/custom")
     assert plain.status == 202
     assert plain.headers["Content-Type"] == "application/json; charset=utf-8"
-    assert json.loads(plain.body) == {"ok": True, "n": [1, 2]}
-    assert custom.body == b'{"a": 2, "b": 1}'
+    assert await plain.json() == {"ok": True, "n": [1, 2]}
+    assert await custom.read() == b'{"a": 2, "b": 1}'
     with pytest.raises(ValueError):
         web.json_response({"a": 1}, text="{}")
 

@@ -4,6 +4,7 @@ Kept so that test modules importing from here work unchanged until they switch.
 """
 
 from raw_http import (
+    Handler,
     RawResponse,
     Served,
     close_quietly,
@@ -18,6 +19,7 @@ WAIT = 5.0  # upper bound for any single wait in the tests importing this
 
 __all__ = (
     "WAIT",
+    "Handler",
     "RawResponse",
     "Served",
     "close_quietly",
