@@ -1055,6 +1055,7 @@ class UrlDispatcher(AbstractRouter, Mapping[str, AbstractResource]):
         self._named_resources: dict[str, AbstractResource] = {}
         self._index: Optional[dict[str, list[_IndexEntry]]] = None
         self._unindexed: list[AbstractResource] = []
+        self._max_depth = 1
         self._routes_by_key: dict[tuple[str, str], AbstractRoute] = {}
 
     # -- resolving ---------------------------------------------------------
@@ -1077,6 +1078,9 @@ class UrlDispatcher(AbstractRouter, Mapping[str, AbstractResource]):
                 entry = (_ASYNC, resource, resource.resolve)
             index.setdefault(key, []).append(entry)
         self._unindexed = unindexed
+        # The deepest key bounds the walk, so a path of thousands of segments costs
+        # no more than one of a few.
+        self._max_depth = max((key.count("/") for key in index), default=1)
         self._index = index
         return index
 
@@ -1088,6 +1092,9 @@ class UrlDispatcher(AbstractRouter, Mapping[str, AbstractResource]):
         path = request.rel_url.path_safe
         allowed: Optional[set[str]] = None
         part = path
+        depth = self._max_depth
+        if path.count("/") > depth:
+            part = "/".join(path.split("/", depth + 1)[: depth + 1])
         while True:
             entries = index.get(part)
             if entries is not None:

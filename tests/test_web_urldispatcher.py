@@ -423,3 +423,15 @@ def test_add_static_bad_arguments(tmp_path: pathlib.Path) -> None:
         router.add_static("s", tmp_path)
     with pytest.raises(ValueError, match="chunk_size"):
         router.add_static("/s", tmp_path, chunk_size=0)
+
+
+async def test_deep_paths_resolve_like_short_ones() -> None:
+    app = web.Application()
+    app.router.add_get("/a/{rest:.*}", echo)
+    app.router.add_get("/x/y", echo)
+    async with serve(app) as port:
+        deep = "/a/" + "s/" * 3000 + "end"
+        reply = await fetch(port, deep)
+        assert reply.status == 200 and reply.json()["match"]["rest"].endswith("s/end")
+        assert (await fetch(port, "/x/y")).status == 200
+        assert (await fetch(port, "/x/y/" + "z/" * 3000)).status == 404
