@@ -223,6 +223,7 @@ def _cancel_tasks(to_cancel: set["asyncio.Task[Any]"], loop: asyncio.AbstractEve
 def run_app(
     app: Union["Application", Awaitable["Application"]],
     *,
+    debug: bool = False,
     host: Optional[Union[str, HostSequence]] = None,
     port: Optional[int] = None,
     path: Union[str, os.PathLike[str], Iterable[Union[str, os.PathLike[str]]], None] = None,
@@ -251,6 +252,8 @@ def run_app(
         )
     if loop is None:
         loop = asyncio.new_event_loop()
+    if debug:
+        loop.set_debug(True)
     asyncio.set_event_loop(loop)
     if loop.get_debug() and access_log is not None and access_log.name == "aiohttp.access":
         if access_log.level == logging.NOTSET:
