@@ -149,3 +149,31 @@ def test_normalize_path_bad_arguments() -> None:
         web.normalize_path_middleware(append_slash=True, remove_slash=True)
     with pytest.raises(TypeError, match="redirect_class"):
         web.normalize_path_middleware(redirect_class=web.HTTPNotFound)  # type: ignore[arg-type]
+
+
+async def test_nested_sub_applications_compose_middlewares_and_prefixes() -> None:
+    log: list[str] = []
+    name_key = web.AppKey("name", str)
+
+    def named(name: str) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+        async def mw(request: web.Request, handler: Handler) -> web.StreamResponse:
+            log.append(f"{name}:{request.app[name_key]}")
+            return await handler(request)
+
+        return mw
+
+    async def leaf(request: web.Request) -> web.Response:
+        log.append(f"handler:{request.app[name_key]}")
+        return web.Response(text=str(request.app.router["leaf"].url_for(x="1")))
+
+    root = web.Application(middlewares=[named("root")])
+    middle = web.Application(middlewares=[named("middle")])
+    inner = web.Application(middlewares=[named("inner")])
+    for app, name in ((root, "root"), (middle, "middle"), (inner, "inner")):
+        app[name_key] = name
+    inner.router.add_get("/c/{x}", leaf, name="leaf")
+    middle.add_subapp("/b", inner)
+    root.add_subapp("/a", middle)
+    async with serve(root) as port:
+        assert (await fetch(port, "/a/b/c/1")).text == "/a/b/c/1"
+    assert log == ["root:root", "middle:middle", "inner:inner", "handler:inner"]
