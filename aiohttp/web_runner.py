@@ -3,6 +3,7 @@
 import asyncio
 import signal
 import socket
+import warnings
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, Generic, Optional, TypeVar
 
@@ -51,6 +52,7 @@ class BaseSite(ABC):
         self,
         runner: "BaseRunner[Any]",
         *,
+        shutdown_timeout: Optional[float] = None,
         ssl_context: Optional["SSLContext"] = None,
         backlog: int = 128,
     ) -> None:
@@ -58,6 +60,9 @@ class BaseSite(ABC):
             raise TypeError(f"runner must be a BaseRunner (e.g. web.AppRunner), not {runner!r}")
         if runner.server is None:
             raise RuntimeError("Call runner.setup() before making a site")
+        if shutdown_timeout is not None:
+            warnings.warn("shutdown_timeout should be set on the runner", DeprecationWarning, stacklevel=3)
+            runner._shutdown_timeout = shutdown_timeout
         if not isinstance(backlog, int) or backlog < 0:
             raise ValueError(f"backlog must be a non-negative int, not {backlog!r}")
         self._runner = runner
@@ -93,12 +98,13 @@ class TCPSite(BaseSite):
         host: Optional[str] = None,
         port: Optional[int] = None,
         *,
+        shutdown_timeout: Optional[float] = None,
         ssl_context: Optional["SSLContext"] = None,
         backlog: int = 128,
         reuse_address: Optional[bool] = None,
         reuse_port: Optional[bool] = None,
     ) -> None:
-        super().__init__(runner, ssl_context=ssl_context, backlog=backlog)
+        super().__init__(runner, shutdown_timeout=shutdown_timeout, ssl_context=ssl_context, backlog=backlog)
         if port is not None and (not isinstance(port, int) or not 0 <= port <= 65535):
             raise ValueError(f"port must be an int in 0..65535, not {port!r}")
         self._host = host
@@ -147,10 +153,11 @@ class UnixSite(BaseSite):
         runner: "BaseRunner[Any]",
         path: Any,
         *,
+        shutdown_timeout: Optional[float] = None,
         ssl_context: Optional["SSLContext"] = None,
         backlog: int = 128,
     ) -> None:
-        super().__init__(runner, ssl_context=ssl_context, backlog=backlog)
+        super().__init__(runner, shutdown_timeout=shutdown_timeout, ssl_context=ssl_context, backlog=backlog)
         self._path = path
 
     @property
@@ -178,10 +185,11 @@ class SockSite(BaseSite):
         runner: "BaseRunner[Any]",
         sock: socket.socket,
         *,
+        shutdown_timeout: Optional[float] = None,
         ssl_context: Optional["SSLContext"] = None,
         backlog: int = 128,
     ) -> None:
-        super().__init__(runner, ssl_context=ssl_context, backlog=backlog)
+        super().__init__(runner, shutdown_timeout=shutdown_timeout, ssl_context=ssl_context, backlog=backlog)
         if not isinstance(sock, socket.socket):
             raise TypeError(f"sock must be a socket.socket, not {sock!r}")
         self._sock = sock
