@@ -77,12 +77,25 @@ def _open_regular(path: pathlib.Path) -> Optional[IO[bytes]]:
         raise
 
 
+def _sibling_stays_beside(path: pathlib.Path, sibling: pathlib.Path) -> bool:
+    """False for a sibling that is a symlink leading out of the file's own folder.
+
+    The static route checked ``path`` against its root; a ``.gz``/``.br`` next to it must
+    not become a way to read a file elsewhere.
+    """
+    if not os.path.islink(sibling):
+        return True
+    return os.path.dirname(os.path.realpath(sibling)) == os.path.dirname(os.path.realpath(path))
+
+
 def _open_best(path: pathlib.Path, accepted: frozenset[str]) -> _Opened:
     """Open the best variant of ``path`` the client accepts (runs in an executor)."""
     result = _Opened()
     for suffix, coding in _SIBLINGS:
         sibling = path.with_name(path.name + suffix)
         if coding in accepted:
+            if not _sibling_stays_beside(path, sibling):
+                continue
             try:
                 fobj = _open_regular(sibling)
             except OSError:

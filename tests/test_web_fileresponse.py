@@ -292,3 +292,22 @@ async def test_enable_compression_compresses_the_file(static_dir: pathlib.Path) 
     assert ranged.status == 206
     assert "Content-Encoding" not in ranged.headers
     assert ranged.body == CONTENT[:10]
+
+
+async def test_precompressed_sibling_symlink_out_of_the_folder_is_not_served(
+    tmp_path: pathlib.Path, aiohttp_client: Any
+) -> None:
+    public = tmp_path / "public"
+    public.mkdir()
+    secret = tmp_path / "secret.txt.gz"
+    secret.write_bytes(gzip.compress(b"do not serve me"))
+    (public / "page.txt").write_text("the page")
+    (public / "page.txt.gz").symlink_to(secret)
+
+    app = web.Application()
+    app.router.add_static("/static", public)
+    client = await aiohttp_client(app)
+    resp = await client.get("/static/page.txt", headers={"Accept-Encoding": "gzip"})
+    assert resp.status == 200
+    assert resp.headers.get("Content-Encoding") is None
+    assert await resp.text() == "the page"
