@@ -395,7 +395,7 @@ class RequestHandler(asyncio.Protocol):
         manager = self._manager
         manager.requests_count += 1
         writer = self._writer = StreamWriter(self, loop)
-        task = asyncio.current_task()
+        task = self._task  # set by _start_next before this coroutine first runs
         assert task is not None and self._request_factory is not None
         request = self._request_factory(message, payload, self, writer, task)
         proxies = self._trusted_proxies
