@@ -315,7 +315,15 @@ class HttpRequestParser:
         method = _METHODS.get(method_b) or method_b.decode("ascii")
         target = self._url.decode("ascii")
         try:
-            url = _make_url(method, target)
+            url = _URL_CACHE.get(target)
+            if url is None:
+                url = _make_url(method, target)
+                # Only short origin-form targets: other forms depend on the method, and the
+                # bound keeps the cache small (at most 1024 x 256 characters).
+                if target.startswith("/") and len(target) <= 256:
+                    if len(_URL_CACHE) >= _URL_CACHE_SIZE:
+                        _URL_CACHE.clear()
+                    _URL_CACHE[target] = url
         except ValueError:  # not a request target we can serve
             self._fail(BadHttpMessage("Invalid request target"))
             raise AssertionError from None  # unreachable
@@ -387,6 +395,12 @@ class HttpRequestParser:
                 self._fail(exc)
         self._payload = None
         self._sink = None
+
+
+#: Parsed origin-form targets, shared by all connections: most traffic asks for a few
+#: paths again and again, and yarl URLs are immutable. Cleared when it fills up.
+_URL_CACHE: dict[str, URL] = {}
+_URL_CACHE_SIZE: Final = 1024
 
 
 def _make_url(method: str, target: str) -> URL:

@@ -54,9 +54,10 @@ _BAD_HEADER_MESSAGE: Final = (
 
 def serialize_headers(status_line: str, headers: "CIMultiDict[str]") -> bytes:
     """Status line plus header fields, CRLF-terminated, refusing embedded CR or LF."""
-    lines = [f"{k}: {v}\r\n" for k, v in headers.items()]
-    text = status_line + "\r\n" + "".join(lines) + "\r\n"
-    expected = len(lines) + 2
+    text = "\r\n".join([status_line, *[k + ": " + v for k, v in headers.items()], "", ""])
+    # Every line break must be one of ours: a CR or LF inside a name or value would
+    # let a handler split the response.
+    expected = len(headers) + 2
     if text.count("\n") != expected or text.count("\r") != expected:
         raise ValueError(_BAD_HEADER_MESSAGE)
     return text.encode("utf-8")

@@ -439,7 +439,9 @@ class RequestHandler(asyncio.Protocol):
                 resp = self._handle_error(request, exc)
                 await self._finish(request, resp, start)
         else:
-            if not isinstance(resp, StreamResponse):
+            # Exact Response first: isinstance() against StreamResponse goes through
+            # ABCMeta (it is a MutableMapping), which is slow for a per-request check.
+            if resp.__class__ is not Response and not isinstance(resp, StreamResponse):
                 err = TypeError(
                     "Missing return statement on request handler"
                     if resp is None
