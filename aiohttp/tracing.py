@@ -7,13 +7,15 @@ a fresh context object (``trace_config_ctx()``) that every signal of that reques
 A session without trace configs makes no ``Trace`` objects and sends nothing.
 """
 
-from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableSequence, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union, cast, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import attr
 from multidict import CIMultiDict
 from yarl import URL
+
+from .signals import FrozenList
 
 if TYPE_CHECKING:
     from .client import ClientSession
@@ -43,63 +45,24 @@ _P = TypeVar("_P")
 _Receiver = Callable[["ClientSession", Any, _P], Awaitable[None]]
 
 
-class TraceSignal(MutableSequence[_Receiver[_P]], Generic[_P]):
+class TraceSignal(FrozenList[_Receiver[_P]], Generic[_P]):
     """The receivers of one trace event: ``async def r(session, ctx, params)``.
 
     Add receivers with ``append``; the list is frozen when a session takes the config.
     """
 
-    __slots__ = ("_frozen", "_owner", "_receivers")
+    __slots__ = ("_owner",)
 
     def __init__(self, owner: "TraceConfig") -> None:
+        super().__init__()
         self._owner = owner
-        self._frozen = False
-        self._receivers: list[_Receiver[_P]] = []
-
-    @property
-    def frozen(self) -> bool:
-        return self._frozen
-
-    def freeze(self) -> None:
-        self._frozen = True
-
-    def _check(self) -> None:
-        if self._frozen:
-            raise RuntimeError("Cannot modify frozen list.")
-
-    @overload
-    def __getitem__(self, index: int) -> _Receiver[_P]: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[_Receiver[_P]]: ...
-
-    def __getitem__(self, index: Union[int, slice]) -> Union[_Receiver[_P], list[_Receiver[_P]]]:
-        return self._receivers[index]
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        self._check()
-        self._receivers[index] = value
-
-    def __delitem__(self, index: Union[int, slice]) -> None:
-        self._check()
-        del self._receivers[index]
-
-    def __len__(self) -> int:
-        return len(self._receivers)
-
-    def __iter__(self) -> Iterator[_Receiver[_P]]:
-        return iter(self._receivers)
-
-    def insert(self, index: int, value: _Receiver[_P]) -> None:
-        self._check()
-        self._receivers.insert(index, value)
 
     def __repr__(self) -> str:
-        return f"<TraceSignal frozen={self._frozen} {self._receivers!r}>"
+        return f"<TraceSignal frozen={self._frozen} {self._items!r}>"
 
     async def send(self, session: "ClientSession", ctx: Any, params: _P) -> None:
         """Await every receiver in order; an exception from one reaches the request."""
-        for receiver in self._receivers:
+        for receiver in self._items:
             await receiver(session, ctx, params)
 
 
