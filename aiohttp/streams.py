@@ -139,19 +139,21 @@ class StreamReader:
     def exception(self) -> Optional[BaseException]:
         return self._exception
 
+    def _wake_waiters(self, exc: Optional[BaseException] = None) -> None:
+        """Resolve the pending read and EOF waits, with ``exc`` if given."""
+        for waiter in (self._waiter, self._eof_waiter):
+            if waiter is not None and not waiter.done():
+                if exc is None:
+                    waiter.set_result(None)
+                else:
+                    waiter.set_exception(exc)
+        self._waiter = None
+        self._eof_waiter = None
+
     def set_exception(self, exc: BaseException) -> None:
         self._exception = exc
         self._eof_callbacks.clear()
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            if not waiter.done():
-                waiter.set_exception(exc)
-        waiter = self._eof_waiter
-        if waiter is not None:
-            self._eof_waiter = None
-            if not waiter.done():
-                waiter.set_exception(exc)
+        self._wake_waiters(exc)
 
     def on_eof(self, callback: Callable[[], None]) -> None:
         if self._eof:
@@ -161,16 +163,7 @@ class StreamReader:
 
     def feed_eof(self) -> None:
         self._eof = True
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
-        waiter = self._eof_waiter
-        if waiter is not None:
-            self._eof_waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        self._wake_waiters()
         for cb in self._eof_callbacks:
             cb()
         self._eof_callbacks.clear()
