@@ -8,6 +8,7 @@ from typing import Any, Callable, Final, NamedTuple, Optional, Protocol
 from multidict import CIMultiDict
 
 from .abc import AbstractStreamWriter
+from .helpers import format_http_date
 
 __all__ = ("HttpVersion", "HttpVersion10", "HttpVersion11", "StreamWriter", "http_date")
 
@@ -29,8 +30,6 @@ class _WriterProtocol(Protocol):
 
 _date_second = -1
 _date_text = ""
-_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def http_date() -> str:
@@ -38,10 +37,7 @@ def http_date() -> str:
     global _date_second, _date_text
     now = int(time.time())
     if now != _date_second:
-        y, mo, d, h, mi, s, wd, _, _ = time.gmtime(now)
-        _date_text = "%s, %02d %s %04d %02d:%02d:%02d GMT" % (
-            _WEEKDAYS[wd], d, _MONTHS[mo], y, h, mi, s,
-        )
+        _date_text = format_http_date(now)
         _date_second = now
     return _date_text
 
