@@ -28,6 +28,7 @@ from .http_exceptions import (
     HttpVersionNotSupported,
     InvalidHeader,
     LineTooLong,
+    PayloadTooLarge,
     RequestTargetTooLong,
     TooManyHeaders,
     TransferEncodingError,
@@ -72,13 +73,20 @@ _tuple_new: Final = tuple.__new__
 
 
 class _Decompressor:
-    """Undo a Content-Encoding while feeding a body stream in bounded pieces."""
+    """Undo a Content-Encoding while feeding a body stream in bounded pieces.
+
+    A few compressed bytes can inflate a thousandfold, faster than flow control can
+    pause the socket. So inflating stops with a 413 once more than ``max_unread``
+    inflated bytes wait unread in the body stream: a handler that reads as the body
+    arrives never gets near it; a decompression bomb does at once.
+    """
 
     CHUNK = 2**16
 
-    def __init__(self, out: StreamReader, encoding: str) -> None:
+    def __init__(self, out: StreamReader, encoding: str, max_unread: int = 2**23) -> None:
         self.out = out
         self.encoding = encoding
+        self.max_unread = max_unread
         if encoding == "br":
             try:
                 import brotli
@@ -91,10 +99,25 @@ class _Decompressor:
             self._zlib = zlib.decompressobj(wbits=wbits)
             self._started = False
 
+    def _emit(self, chunk: bytes) -> None:
+        out = self.out
+        out.feed_data(chunk)
+        if out._size > self.max_unread:
+            raise PayloadTooLarge(
+                message=f"Compressed request body inflates past {self.max_unread} unread bytes"
+            )
+
     def feed_data(self, data: bytes) -> None:
         try:
             if self._brotli is not None:
-                self.out.feed_data(self._brotli.process(data))
+                # Drain in CHUNK-sized pieces: process(b"") yields what is still pending
+                # (can_accept_more_data() cannot be trusted to say so).
+                chunk = self._brotli.process(data, output_buffer_limit=self.CHUNK)
+                while chunk:
+                    self._emit(chunk)
+                    if self._brotli.is_finished():
+                        break
+                    chunk = self._brotli.process(b"", output_buffer_limit=self.CHUNK)
                 return
             if not self._started and self.encoding == "deflate":
                 self._started = True
@@ -102,8 +125,10 @@ class _Decompressor:
                     self._zlib = zlib.decompressobj(wbits=-zlib.MAX_WBITS)
             chunk = self._zlib.decompress(data, self.CHUNK)
             while chunk:
-                self.out.feed_data(chunk)
+                self._emit(chunk)
                 chunk = self._zlib.decompress(self._zlib.unconsumed_tail, self.CHUNK)
+        except PayloadTooLarge:
+            raise
         except Exception:
             raise ContentEncodingError("Can not decode content-encoding: %s" % self.encoding)
 
@@ -114,7 +139,7 @@ class _Decompressor:
             except zlib.error:
                 raise ContentEncodingError("Can not decode content-encoding: %s" % self.encoding)
             if tail:
-                self.out.feed_data(tail)
+                self._emit(tail)
         self.out.feed_eof()
 
 
