@@ -142,6 +142,8 @@ class RequestHandler(asyncio.Protocol):
         self.logger = logger
         self.debug = debug
         self._keepalive_timeout = keepalive_timeout
+        #: keepalive_timeout=0 means one request per connection, said with Connection: close.
+        self._no_keepalive = keepalive_timeout is not None and keepalive_timeout <= 0
         self._tcp_keepalive = tcp_keepalive
         self._read_head_timeout = read_head_timeout
         self._read_body_timeout = read_body_timeout
@@ -479,6 +481,7 @@ class RequestHandler(asyncio.Protocol):
             self._lingering
             or self._force_close
             or self._closing
+            or self._no_keepalive
             or not self._access_log_sync
             or not request._payload.is_eof()
         ):
@@ -507,7 +510,7 @@ class RequestHandler(asyncio.Protocol):
         payload = request._payload
         if not payload.is_eof() and not self._force_close:
             self._force_close = self._unread_body_too_costly(request, payload)
-        if self._force_close or self._closing:
+        if self._force_close or self._closing or self._no_keepalive:
             resp.force_close()
         try:
             await resp.prepare(request)

@@ -3,6 +3,7 @@
 import asyncio
 
 import pytest
+from raw_http import closed_by_peer, connect
 from wire_helpers import WAIT, close_quietly, exchange, read_response, serve
 
 from aiohttp import web
@@ -129,3 +130,16 @@ async def test_options_reach_each_connection() -> None:
         assert conn.keepalive_timeout == 12.5
         assert conn.requests_count == 1
         close_quietly(writer)
+
+
+async def test_keepalive_timeout_zero_says_connection_close() -> None:
+    async with serve(keepalive_timeout=0) as server:
+        reader, writer = await connect(server)
+        try:
+            writer.write(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+            resp = await read_response(reader)
+            assert resp.status == 200
+            assert resp.headers["Connection"] == "close"
+            assert await closed_by_peer(reader)
+        finally:
+            writer.close()
