@@ -165,7 +165,8 @@ def _status(request: "BaseRequest", response: "StreamResponse", time: float) -> 
 
 
 def _size(request: "BaseRequest", response: "StreamResponse", time: float) -> str:
-    return str(response.body_length)
+    # As aiohttp documents %b: the response's size including its status line and headers.
+    return str(getattr(response, "_sent_bytes", 0) or response.body_length)
 
 
 def _seconds(request: "BaseRequest", response: "StreamResponse", time: float) -> str:

@@ -90,6 +90,8 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
     _eof_sent = False
     _must_be_empty_body: Optional[bool] = None
     _body_length = 0
+    #: Bytes written for this response, status line and headers included (access log %b).
+    _sent_bytes = 0
     _state: Optional[dict[str, Any]] = None
 
     def __init__(
@@ -516,7 +518,9 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
         if self._must_be_empty_body:
             data = b""
         self._body_length += len(data)
-        await self._payload_writer.write_eof(bytes(data))
+        writer = self._payload_writer
+        await writer.write_eof(bytes(data))
+        self._sent_bytes = getattr(writer, "output_size", 0)
         self._eof_sent = True
         self._req = None
         self._payload_writer = None
@@ -778,6 +782,7 @@ class Response(StreamResponse):
         self._req = None
         self._payload_writer = None
         writer.write_eof_nowait(body)
+        self._sent_bytes = writer.output_size
         return True
 
     async def _do_start_compression(self, coding: ContentCoding) -> None:
@@ -815,6 +820,7 @@ class Response(StreamResponse):
         if body.__class__ is bytes and not self._must_be_empty_body and writer is not None:
             self._body_length += len(body)
             await writer.write_eof(body)
+            self._sent_bytes = writer.output_size
             self._eof_sent = True
             self._req = None
             self._payload_writer = None
