@@ -772,6 +772,15 @@ class RequestHandler(asyncio.Protocol):
         if transport is not None and not transport.is_closing():
             transport.close()
 
+    @property
+    def idle(self) -> bool:
+        """Connected, with no request in flight or waiting."""
+        return self.transport is not None and self._task is None and not self._queue
+
+    def close_after_response(self) -> None:
+        """Answer the next request (in flight or still to come) with Connection: close, then close."""
+        self._force_close = True
+
     def close(self) -> None:
         """Stop taking requests: close now if idle, else after the current response."""
         self._closing = True

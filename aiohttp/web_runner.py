@@ -33,6 +33,11 @@ __all__ = (
 _Request = TypeVar("_Request", bound="BaseRequest")
 
 
+#: How long a graceful stop lets idle keep-alive connections send one last request
+#: (see ``Server.drain_idle``); at most half of ``shutdown_timeout``.
+IDLE_GRACE = 1.0
+
+
 class GracefulExit(SystemExit):
     """Raised by the signal handlers that runners install; stops ``run_app`` cleanly."""
 
@@ -273,6 +278,7 @@ class BaseRunner(ABC, Generic[_Request]):
         for site in list(self._sites):
             await site.stop()
         if self._server is not None:
+            await self._server.drain_idle(min(IDLE_GRACE, (self._shutdown_timeout or 0) / 2))
             self._server.pre_shutdown()
             await self.shutdown()
             await self._server.shutdown(self._shutdown_timeout)

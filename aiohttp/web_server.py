@@ -79,6 +79,32 @@ class Server:
     ) -> BaseRequest:
         return BaseRequest(message, payload, protocol, writer, task, self._loop)
 
+    async def drain_idle(self, grace: float) -> None:
+        """Give idle keep-alive connections ``grace`` seconds to send one last request.
+
+        Every connection answers its next request with ``Connection: close``. Closing an
+        idle connection at once races a proxy (nginx) that is sending a request on it
+        from its pool: a POST lost that way is never retried, and the client gets a 502.
+        Returns early once no connection is idle; connections still idle at the end are
+        left for ``pre_shutdown()`` to close.
+        """
+        if grace <= 0 or not self._connections:
+            return
+        loop = self._loop
+        now = loop.time()
+        end = now + grace
+        # Sockets accepted just before the listener closed may still be getting their
+        # protocol; look a few times before deciding that nothing is idle.
+        settle = now + 0.1
+        while True:
+            connections = list(self._connections)
+            for conn in connections:
+                conn.close_after_response()
+            now = loop.time()
+            if now >= end or (now >= settle and not any(conn.idle for conn in connections)):
+                return
+            await asyncio.sleep(0.02)
+
     def pre_shutdown(self) -> None:
         """Close idle connections now; busy ones close after their current response."""
         for conn in list(self._connections):

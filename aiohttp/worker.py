@@ -48,7 +48,6 @@ from .web_log import AccessLogger
 from .web_runner import AppRunner, BaseRunner, ServerRunner, SockSite
 
 if TYPE_CHECKING:
-    from .web_protocol import RequestHandler
     from .web_server import Server
 
 __all__ = ("GunicornUVLoopWebWorker", "GunicornWebWorker")
@@ -121,11 +120,6 @@ def runner_accepts_trusted_proxies(runner_cls: type = AppRunner) -> bool:
     return False
 
 
-def _is_idle(conn: "RequestHandler") -> bool:
-    """An open connection with no request in flight or queued."""
-    return conn.transport is not None and conn._task is None and not conn._queue
-
-
 class GunicornWebWorker(base.Worker):
     """Serves an aiohttp app in a gunicorn worker process, on asyncio's default loop."""
 
@@ -133,8 +127,6 @@ class GunicornWebWorker(base.Worker):
     DEFAULT_GUNICORN_LOG_FORMAT = _GunicornAccessLogFormat.default
     #: Subclasses may set another access logger class for the app.
     access_log_class: type[Union[AbstractAccessLogger, AbstractAsyncAccessLogger]] = AccessLogger
-    #: How long, at most, open connections may still send one request after TERM.
-    IDLE_GRACE: float = 1.0
     #: Exit status gunicorn's arbiter takes as "stop, do not respawn".
     WORKER_BOOT_ERROR: Final = 3
 
@@ -342,22 +334,9 @@ class GunicornWebWorker(base.Worker):
         if server is not None:
             if self._taken:
                 await asyncio.wait(self._taken, timeout=max(0.0, deadline - loop.time()))
-            # Connections accepted just before the listeners closed are still being set up
-            # by the loop; look a few times before deciding nothing is idle.
-            now = loop.time()
-            settle_end = now + 0.1
-            grace_end = min(deadline, now + min(self.IDLE_GRACE, self.cfg.graceful_timeout / 2))
-            while True:
-                connections = server.connections
-                for conn in connections:
-                    conn._force_close = True
-                now = loop.time()
-                if now >= grace_end or (now >= settle_end and not any(_is_idle(c) for c in connections)):
-                    break
-                await asyncio.sleep(0.02)
             self.log.debug(
-                "Draining: %d queued connections taken, %d open, %d idle after the grace",
-                len(self._taken), len(server.connections), sum(_is_idle(c) for c in server.connections),
+                "Draining: %d queued connections taken, %d open, %d idle",
+                len(self._taken), len(server.connections), sum(c.idle for c in server.connections),
             )
         runner._shutdown_timeout = max(0.0, deadline - loop.time())
         await runner.cleanup()

@@ -7,6 +7,7 @@ import pytest
 from wire_helpers import WAIT, close_quietly, read_response, serve
 
 from aiohttp import web
+from aiohttp.web_runner import IDLE_GRACE
 
 GET = b"GET %b HTTP/1.1\r\nHost: t\r\n\r\n"
 
@@ -17,7 +18,7 @@ async def test_in_flight_request_finishes_with_connection_close() -> None:
     async def handler(request: web.BaseRequest) -> web.StreamResponse:
         if request.path == "/slow":
             started.set()
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(IDLE_GRACE + 0.5)
         return web.Response(text=f"done {request.path}")
 
     async with serve(handler, shutdown_timeout=5) as served:
@@ -30,8 +31,8 @@ async def test_in_flight_request_finishes_with_connection_close() -> None:
         await asyncio.wait_for(started.wait(), WAIT)
         cleanup = asyncio.ensure_future(served.runner.cleanup())
 
-        # The idle keep-alive connection is closed at once, while /slow still runs.
-        assert await asyncio.wait_for(idle_reader.read(), WAIT) == b""
+        # The idle keep-alive connection is closed after the short grace, while /slow runs.
+        assert await asyncio.wait_for(idle_reader.read(), IDLE_GRACE + WAIT) == b""
         assert not cleanup.done()
 
         resp = await read_response(busy_reader)
@@ -42,6 +43,25 @@ async def test_in_flight_request_finishes_with_connection_close() -> None:
         close_quietly(busy_writer)
         close_quietly(idle_writer)
         assert served.calls == ["/quick", "/slow"]
+
+
+async def test_idle_connection_may_send_one_last_request_during_the_grace() -> None:
+    """A proxy sending on a pooled connection as shutdown begins gets its answer, not a reset."""
+    async with serve(shutdown_timeout=5) as served:
+        reader, writer = await served.connect()
+        writer.write(GET % b"/first")
+        assert (await read_response(reader)).status == 200
+
+        cleanup = asyncio.ensure_future(served.runner.cleanup())
+        await asyncio.sleep(0.2)  # the listener is gone; this connection is idle
+        writer.write(GET % b"/last")
+        resp = await read_response(reader)
+        assert resp.status == 200
+        assert resp.closes
+        assert await asyncio.wait_for(reader.read(), WAIT) == b""
+        await asyncio.wait_for(cleanup, WAIT)
+        close_quietly(writer)
+        assert served.calls == ["/first", "/last"]
 
 
 async def test_no_new_connections_after_shutdown_begins() -> None:
