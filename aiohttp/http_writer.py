@@ -157,6 +157,14 @@ class StreamWriter(AbstractStreamWriter):
         """``write_headers`` without the await, for writers with no on_headers_sent hook."""
         self._pending_headers = serialize_headers(status_line, headers)
 
+    def send_whole(self, head: bytes, body: bytes) -> None:
+        """End a plain message (no chunking, no compression) with one write of head and body."""
+        length = self.length
+        if length is not None and len(body) > length:
+            body = body[:length]
+        self._eof = True
+        self._send(head + body)
+
     def send_continue(self) -> None:
         """Answer ``Expect: 100-continue`` once the handler starts reading the body."""
         if self._pending_headers is None and self.output_size == 0:

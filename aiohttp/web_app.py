@@ -138,6 +138,7 @@ _ATTRS = frozenset(
         "_pre_frozen",
         "_subapps",
         "_on_response_prepare",
+        "_has_prepare_hooks",
         "_on_startup",
         "_on_shutdown",
         "_on_cleanup",
@@ -231,6 +232,8 @@ class Application(MutableMapping[Union[str, AppKey[Any]], Any]):
         self._pre_frozen = False
         self._subapps: list[Application] = []
         self._on_response_prepare = Signal(self)
+        #: Known once on_response_prepare is frozen; read per response.
+        self._has_prepare_hooks = True
         self._on_startup = Signal(self)
         self._on_shutdown = Signal(self)
         self._on_cleanup = Signal(self)
@@ -406,6 +409,7 @@ class Application(MutableMapping[Union[str, AppKey[Any]], Any]):
         self._middlewares.freeze()
         self._router.freeze()
         self._on_response_prepare.freeze()
+        self._has_prepare_hooks = bool(self._on_response_prepare)
         self._cleanup_ctx.freeze()
         self._on_startup.freeze()
         self._on_shutdown.freeze()

@@ -105,6 +105,13 @@ class _RefusalLog:
 _refusals = _RefusalLog()
 
 
+def _clock_of(loop: asyncio.AbstractEventLoop) -> Callable[[], float]:
+    """``loop.time``; ``time.monotonic`` itself where that is all ``loop.time`` would call."""
+    if getattr(loop.time, "__func__", None) is asyncio.BaseEventLoop.time:
+        return time.monotonic
+    return loop.time
+
+
 class RequestHandler(asyncio.Protocol):
     """Serves the HTTP/1.x requests of one connection."""
 
@@ -136,6 +143,9 @@ class RequestHandler(asyncio.Protocol):
     ) -> None:
         self._manager = manager
         self._loop = loop
+        self._time = _clock_of(loop)
+        # asyncio's create_task only wraps the Task constructor; uvloop's is its own.
+        self._plain_tasks = getattr(loop.create_task, "__func__", None) is asyncio.BaseEventLoop.create_task
         self._request_handler: Optional[_RequestHandler] = manager.request_handler
         self._request_factory: Optional[_RequestFactory] = manager.request_factory
         self.transport: Optional[asyncio.Transport] = None
@@ -319,7 +329,7 @@ class RequestHandler(asyncio.Protocol):
             return
         parser = self._parser
         assert parser is not None
-        now = self._loop.time()
+        now = self._time()
         self._last_data = now
         if self._upgraded:
             return
@@ -369,10 +379,12 @@ class RequestHandler(asyncio.Protocol):
         if not payload.is_eof() and self._read_body_timeout is not None:
             self._arm(self._loop.time() + self._read_body_timeout)  # the body is still coming
         context = self._context.copy()
-        if isinstance(message, HttpProcessingError):
-            self._task = self._loop.create_task(self._refuse(message), context=context)
+        coro = self._refuse(message) if isinstance(message, HttpProcessingError) else self._serve(message, payload)
+        loop = self._loop
+        if self._plain_tasks and loop.get_task_factory() is None:
+            self._task = asyncio.Task(coro, loop=loop, context=context)
         else:
-            self._task = self._loop.create_task(self._serve(message, payload), context=context)
+            self._task = loop.create_task(coro, context=context)
 
     def _is_peer_trusted(self) -> bool:
         """Whether the peer may speak for the client (decided once per connection)."""
@@ -392,7 +404,7 @@ class RequestHandler(asyncio.Protocol):
 
     async def _serve(self, message: RawRequestMessage, payload: StreamReader) -> None:
         loop = self._loop
-        start = loop.time()
+        start = self._time()
         self._request_count += 1
         manager = self._manager
         manager.requests_count += 1
@@ -403,9 +415,10 @@ class RequestHandler(asyncio.Protocol):
         proxies = self._trusted_proxies
         if proxies is not None and self._is_peer_trusted():
             proxies.apply(request)
-        rid = self._decide_request_id(message.headers)
-        if rid is not None:
-            bind_request(request, rid, self._request_id)
+        if self._request_id is not None:
+            rid = self._decide_request_id(message.headers)
+            if rid is not None:
+                bind_request(request, rid, self._request_id)
         if (
             payload is not EMPTY_PAYLOAD
             and message.version == HttpVersion11
@@ -454,7 +467,7 @@ class RequestHandler(asyncio.Protocol):
                 except TypeError as exc:
                     await self._finish(request, self._handle_error(request, exc), start)
             else:
-                if isinstance(resp, HTTPException):
+                if resp.__class__ is not Response and isinstance(resp, HTTPException):
                     warnings.warn(
                         "returning HTTPException object is deprecated, raise it instead",
                         DeprecationWarning,
@@ -483,7 +496,7 @@ class RequestHandler(asyncio.Protocol):
             or self._closing
             or self._no_keepalive
             or not self._access_log_sync
-            or not request._payload.is_eof()
+            or (request._payload is not EMPTY_PAYLOAD and not request._payload.is_eof())
         ):
             return False
         try:
@@ -498,7 +511,7 @@ class RequestHandler(asyncio.Protocol):
         access_logger = self.access_logger
         if access_logger is not None and access_logger.enabled:
             try:
-                access_logger.log(request, resp, self._loop.time() - start)
+                access_logger.log(request, resp, self._time() - start)
             except Exception:
                 self.logger.exception("Error in access logger")
         return True
@@ -595,7 +608,7 @@ class RequestHandler(asyncio.Protocol):
         if self._queue:
             self._start_next()
             return
-        now = self._loop.time()
+        now = self._time()
         self._idle_since = now
         if self._closing:
             self._close_transport()

@@ -760,7 +760,7 @@ class Request(BaseRequest):
         if match_info is None:
             return False
         for app in match_info._apps:
-            if app.on_response_prepare:
+            if app._has_prepare_hooks:
                 return True
         return False
 

@@ -30,7 +30,7 @@ from .helpers import (
     should_remove_content_length,
     validate_etag_value,
 )
-from .http_writer import HttpVersion10, HttpVersion11, StreamWriter, http_date
+from .http_writer import HttpVersion10, HttpVersion11, StreamWriter, http_date, serialize_headers
 from .typedefs import JSONEncoder, LooseHeaders
 
 if TYPE_CHECKING:
@@ -436,10 +436,11 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
         writer = self._payload_writer
         assert writer is not None
         keep_alive = self._keep_alive
+        message = request._message
         if keep_alive is None:
-            keep_alive = request.keep_alive
+            keep_alive = not message.should_close
         self._keep_alive = keep_alive
-        version = request.version
+        version = message.version
         headers = self._headers
         if self._cookies:
             for cookie in self._cookies.values():
@@ -758,7 +759,7 @@ class Response(StreamResponse):
             or request._needs_prepare_hook()
         ):
             return False
-        method = request.method
+        method = request._method
         status = self._status
         empty = status < 200 or status == 204 or status == 304 or method == hdrs.METH_HEAD
         headers = self._headers
@@ -769,7 +770,7 @@ class Response(StreamResponse):
         self._payload_writer = writer
         try:
             self._prepare_headers()
-            writer.buffer_headers(self._status_line(request.version), headers)
+            head = serialize_headers(self._status_line(request._message.version), headers)
         except BaseException:
             # Leave the response unprepared, so the ordinary path meets (and reports) it.
             self._req = None
@@ -781,7 +782,7 @@ class Response(StreamResponse):
         self._eof_sent = True
         self._req = None
         self._payload_writer = None
-        writer.write_eof_nowait(body)
+        writer.send_whole(head, body)
         self._sent_bytes = writer.output_size
         return True
 
