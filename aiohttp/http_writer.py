@@ -59,6 +59,24 @@ def serialize_headers(status_line: str, headers: "CIMultiDict[str]") -> bytes:
     return text.encode("utf-8")
 
 
+#: Heads already serialised, by status line and header items: most responses repeat one
+#: within the same second. Cleared when full.
+_HEAD_CACHE: dict[tuple[Any, ...], bytes] = {}
+_HEAD_CACHE_SIZE: Final = 256
+
+
+def serialize_headers_cached(status_line: str, headers: "CIMultiDict[str]") -> bytes:
+    """``serialize_headers``, remembered for heads seen before (it is a pure function)."""
+    key = (status_line, *headers.items())
+    head = _HEAD_CACHE.get(key)
+    if head is None:
+        head = serialize_headers(status_line, headers)
+        if len(_HEAD_CACHE) >= _HEAD_CACHE_SIZE:
+            _HEAD_CACHE.clear()
+        _HEAD_CACHE[key] = head
+    return head
+
+
 class StreamWriter(AbstractStreamWriter):
     """Writes one HTTP message to a transport.
 

@@ -30,7 +30,14 @@ from .helpers import (
     should_remove_content_length,
     validate_etag_value,
 )
-from .http_writer import HttpVersion10, HttpVersion11, StreamWriter, http_date, serialize_headers
+from .http_writer import (
+    HttpVersion10,
+    HttpVersion11,
+    StreamWriter,
+    http_date,
+    serialize_headers,
+    serialize_headers_cached,
+)
 from .typedefs import JSONEncoder, LooseHeaders
 
 if TYPE_CHECKING:
@@ -770,7 +777,12 @@ class Response(StreamResponse):
         self._payload_writer = writer
         try:
             self._prepare_headers()
-            head = serialize_headers(self._status_line(request._message.version), headers)
+            status_line = self._status_line(request._message.version)
+            # A head that carries a request id is unique: not worth remembering.
+            if request._echo_header is None:
+                head = serialize_headers_cached(status_line, headers)
+            else:
+                head = serialize_headers(status_line, headers)
         except BaseException:
             # Leave the response unprepared, so the ordinary path meets (and reports) it.
             self._req = None
