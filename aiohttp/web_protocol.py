@@ -194,6 +194,7 @@ class RequestHandler(asyncio.Protocol):
         self._write_paused = False
         self._drain_waiter: Optional[asyncio.Future[None]] = None
         self._timer: Optional[asyncio.TimerHandle] = None
+        self._timer_when = 0.0
         self._head_started: Optional[float] = None
         self._idle_since = 0.0
         self._last_data = 0.0
@@ -477,7 +478,8 @@ class RequestHandler(asyncio.Protocol):
                     await self._finish(request, resp, start)
         finally:
             self._current_request = None
-            request._finish()
+            if request._post is not None:
+                request._finish()  # closes uploaded files
         self._next_or_idle()
         done = manager.on_request_done
         if done is not None:
@@ -703,10 +705,11 @@ class RequestHandler(asyncio.Protocol):
     def _arm(self, deadline: float, force: bool = False) -> None:
         timer = self._timer
         if timer is not None:
-            if not force and timer.when() <= deadline:
+            if not force and self._timer_when <= deadline:
                 return
             timer.cancel()
         self._timer = self._loop.call_at(deadline, self._on_timer)
+        self._timer_when = deadline
 
     def _on_timer(self) -> None:
         self._timer = None
