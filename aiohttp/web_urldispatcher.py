@@ -1088,8 +1088,8 @@ class UrlDispatcher(AbstractRouter, Mapping[str, AbstractResource]):
         index = self._index
         if index is None:
             index = self._build_index()
-        method = request.method
-        path = request.rel_url.path_safe
+        method = request._method
+        path = request._rel_url.path_safe
         allowed: Optional[set[str]] = None
         part = path
         depth = self._max_depth
