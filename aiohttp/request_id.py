@@ -13,10 +13,13 @@ or :class:`RequestIdFilter` (for ``dictConfig``). The names of aiohttp-request-i
 app migrating from it changes only its imports. Importing this module installs nothing.
 """
 
+import abc
 import logging
 import os
 import re
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -308,6 +311,54 @@ def use_request_id(rid: Optional[str]) -> Iterator[Optional[str]]:
 
 DEFAULT_PREFIX_FORMAT: Final = "[req:{request_id}] "
 
+# logging.LogRecord.__init__ recomputes, for every record, what rarely changes: the file
+# and module name of the same few pathnames, the pid, whether the lone argument's class
+# is a Mapping. _RecordFactory.build makes the same record keeping those; it stands in
+# for logging.LogRecord only, and only once a comparison on this Python showed both make
+# the same attributes (_fast_records_match).
+_StdLogRecord: Final = logging.LogRecord
+_new_object: Final = object.__new__
+_level_names: Final = logging._levelToName  # logging.addLevelName updates it in place
+_START: Final = logging._startTime  # type: ignore[attr-defined]  # what relativeCreated counts from
+_NS_CLOCK: Final = isinstance(_START, int)  # Python 3.13+ stamps records in ns
+_TASK_NAMES: Final = hasattr(logging, "logAsyncioTasks")  # Python 3.12+
+_HAS_GETPID: Final = hasattr(os, "getpid")
+_FILE_NAMES_MAX: Final = 256
+_file_names: dict[str, tuple[str, str]] = {}
+_mapping_classes: dict[type, bool] = {}
+_mapping_token = abc.get_cache_token()
+_pid = os.getpid()
+
+
+def _pid_after_fork() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_pid_after_fork)
+
+
+def _split_pathname(pathname: Any) -> tuple[Any, str]:
+    """The ``filename`` and ``module`` logging.LogRecord derives from ``pathname``."""
+    try:
+        filename = os.path.basename(pathname)
+        return filename, os.path.splitext(filename)[0]
+    except (TypeError, ValueError, AttributeError):
+        return pathname, "Unknown module"
+
+
+def _check_mapping(value: object) -> bool:
+    """``isinstance(value, Mapping)``, remembered per class until an ABC registers another."""
+    global _mapping_token
+    token = abc.get_cache_token()
+    if token != _mapping_token or len(_mapping_classes) > 64:
+        _mapping_classes.clear()
+        _mapping_token = token
+    result = isinstance(value, Mapping)
+    if value.__class__ is type(value):
+        _mapping_classes[value.__class__] = result
+    return result
+
 
 def _split_prefix_format(prefix_format: str) -> tuple[str, str]:
     if not isinstance(prefix_format, str) or prefix_format.count("{request_id}") != 1:
@@ -320,18 +371,164 @@ def _split_prefix_format(prefix_format: str) -> tuple[str, str]:
 
 
 class _RecordFactory:
-    """Wraps the previous log record factory; adds request_id and requestIdPrefix."""
+    """The record factory ``setup_logging_request_id_prefix`` installs.
 
-    def __init__(self, wrapped: Callable[..., logging.LogRecord], prefix_format: str) -> None:
+    Its records are those of the factory it replaced, plus ``request_id`` and
+    ``requestIdPrefix`` (unless ``ids`` is false). Installed as the bound method
+    ``build`` when it replaced logging.LogRecord itself, else as ``wrap``, which calls
+    the replaced factory as it is.
+    """
+
+    __slots__ = ("_last", "head", "ids", "tail", "wrapped")
+
+    def __init__(self, wrapped: Callable[..., logging.LogRecord], prefix_format: str, ids: bool = True) -> None:
         self.wrapped = wrapped
-        self.head, self.tail = _split_prefix_format(prefix_format)
+        self.ids = ids
+        self.set_prefix_format(prefix_format)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = self.wrapped(*args, **kwargs)
-        rid = request_id.get()
-        record.request_id = rid
-        record.requestIdPrefix = "" if rid is None else self.head + rid + self.tail
+    def set_prefix_format(self, prefix_format: str) -> None:
+        self.head, self.tail = _split_prefix_format(prefix_format)
+        # The last id and its prefix: a request's lines share one id object.
+        self._last: tuple[Optional[str], str] = (None, "")
+
+    @property
+    def method(self) -> Callable[..., logging.LogRecord]:
+        """The callable to install as the record factory."""
+        if self.wrapped is _StdLogRecord and _fast_records_match():
+            return self.build
+        return self.wrap
+
+    def build(
+        self,
+        name: str,
+        level: int,
+        pathname: str,
+        lineno: int,
+        msg: object,
+        args: Any,
+        exc_info: Any,
+        func: Optional[str] = None,
+        sinfo: Optional[str] = None,
+        **kwargs: Any,  # accepted and ignored, as logging.LogRecord does
+    ) -> logging.LogRecord:
+        """What ``logging.LogRecord(...)`` makes of these arguments, with less work."""
+        if _NS_CLOCK:
+            ns = time.time_ns()
+            created = ns / 1e9
+            msecs = (ns % 1_000_000_000) // 1_000_000 + 0.0
+            if msecs == 999.0 and int(created) != ns // 1_000_000_000:
+                msecs = 0.0  # the float rounded up to the next second
+            relative = (ns - _START) / 1e6
+        else:
+            created = time.time()
+            msecs = int((created - int(created)) * 1000) + 0.0
+            relative = (created - _START) * 1000
+        if args and len(args) == 1:
+            # logging's rule: log("%(a)s", {"a": 1}) formats with the mapping.
+            first = args[0]
+            mapping = _mapping_classes.get(first.__class__) if abc.get_cache_token() == _mapping_token else None
+            if mapping is None:
+                mapping = _check_mapping(first)
+            if mapping and first:
+                args = first
+        if pathname.__class__ is str:
+            names = _file_names.get(pathname)
+            if names is None:
+                if len(_file_names) >= _FILE_NAMES_MAX:
+                    _file_names.clear()
+                names = _file_names[pathname] = _split_pathname(pathname)
+        else:
+            names = _split_pathname(pathname)
+        levelname = _level_names.get(level)
+        if levelname is None:
+            levelname = logging.getLevelName(level)
+        # One attribute at a time, in LogRecord.__init__'s order: both kinds of record
+        # then share one key table and list their attributes alike.
+        record = _new_object(_StdLogRecord)
+        record.name = name
+        record.msg = msg
+        record.args = args
+        record.levelname = levelname
+        record.levelno = level
+        record.pathname = pathname
+        record.filename, record.module = names
+        record.exc_info = exc_info
+        record.exc_text = None
+        record.stack_info = sinfo
+        record.lineno = lineno
+        record.funcName = func  # type: ignore[assignment]  # None at times, as in LogRecord
+        record.created = created
+        record.msecs = msecs
+        record.relativeCreated = relative
+        if logging.logThreads:
+            record.thread = threading.get_ident()
+            record.threadName = threading.current_thread().name  # read each time: threads get renamed
+        else:
+            record.thread = None
+            record.threadName = None
+        if logging.logMultiprocessing:
+            process_name: Optional[str] = "MainProcess"
+            mp = sys.modules.get("multiprocessing")
+            if mp is not None:
+                try:
+                    process_name = mp.current_process().name
+                except Exception:  # multiprocessing still importing
+                    pass
+            record.processName = process_name
+        else:
+            record.processName = None
+        record.process = _pid if logging.logProcesses and _HAS_GETPID else None
+        if _TASK_NAMES:
+            task_name = None
+            if logging.logAsyncioTasks:  # type: ignore[attr-defined, unused-ignore]
+                asyncio = sys.modules.get("asyncio")
+                if asyncio:
+                    try:
+                        task_name = asyncio.current_task().get_name()
+                    except Exception:  # no running loop or task
+                        pass
+            record.taskName = task_name
+        if self.ids:
+            rid = record.request_id = request_id.get()
+            record.requestIdPrefix = "" if rid is None else self._prefix(rid)
         return record
+
+    def wrap(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.wrapped(*args, **kwargs)
+        rid = record.request_id = request_id.get()
+        record.requestIdPrefix = "" if rid is None else self._prefix(rid)
+        return record
+
+    def _prefix(self, rid: str) -> str:
+        last = self._last
+        if last[0] is rid:
+            return last[1]
+        prefix = self.head + rid + self.tail
+        self._last = (rid, prefix)
+        return prefix
+
+
+#: Plain records, as logging.LogRecord makes them.
+_plain_records: Final = _RecordFactory(_StdLogRecord, DEFAULT_PREFIX_FORMAT, ids=False)
+_TIMING: Final = frozenset(("created", "msecs", "relativeCreated"))
+_fast_records_checked: Optional[bool] = None
+
+
+def _fast_records_match() -> bool:
+    """Whether ``build`` makes what logging.LogRecord makes on this Python (checked once)."""
+    global _fast_records_checked
+    if _fast_records_checked is None:
+        call = ("aiohttp.check", logging.INFO, __file__, 1, "%(a)s", ({"a": 1},), None, "f", None)
+        ours, theirs = vars(_plain_records.build(*call)), vars(_StdLogRecord(*call))
+        _fast_records_checked = list(ours) == list(theirs) and all(
+            ours[key] == value for key, value in theirs.items() if key not in _TIMING
+        )
+    return _fast_records_checked
+
+
+def _installed_factory() -> Optional[_RecordFactory]:
+    owner = getattr(logging.getLogRecordFactory(), "__self__", None)
+    return owner if isinstance(owner, _RecordFactory) else None
 
 
 def setup_logging_request_id_prefix(prefix_format: str = DEFAULT_PREFIX_FORMAT) -> None:
@@ -340,12 +537,26 @@ def setup_logging_request_id_prefix(prefix_format: str = DEFAULT_PREFIX_FORMAT) 
     Use ``%(requestIdPrefix)s`` or ``%(request_id)s`` in a format. Calling it again only
     updates the prefix format; it never wraps the record factory twice.
     """
-    head, tail = _split_prefix_format(prefix_format)
-    current = logging.getLogRecordFactory()
-    if isinstance(current, _RecordFactory):
-        current.head, current.tail = head, tail
+    _split_prefix_format(prefix_format)
+    installed = _installed_factory()
+    if installed is not None:
+        installed.set_prefix_format(prefix_format)
         return
-    logging.setLogRecordFactory(_RecordFactory(current, prefix_format))
+    logging.setLogRecordFactory(_RecordFactory(logging.getLogRecordFactory(), prefix_format).method)
+
+
+def stdlib_record_maker(factory: Callable[..., logging.LogRecord]) -> Optional[Callable[..., logging.LogRecord]]:
+    """A faster stand-in for ``factory`` when its records carry only the stdlib's attributes
+    (and ours); None when ``factory`` is someone else's and may add any attribute.
+
+    The access logger sets its ``extra`` keys on such records without makeRecord's check.
+    """
+    if factory is _StdLogRecord:
+        return _plain_records.build if _fast_records_match() else None
+    owner = getattr(factory, "__self__", None)
+    if isinstance(owner, _RecordFactory) and factory == owner.build:
+        return factory
+    return None
 
 
 class RequestIdFilter(logging.Filter):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, Optional
 
 from .abc import AbstractAccessLogger
 from .request_id import request_id as _request_id_var
+from .request_id import stdlib_record_maker
 
 if TYPE_CHECKING:
     from .web_request import BaseRequest
@@ -28,19 +29,20 @@ class KeyMethod(NamedTuple):
     method: _Atom
 
 
-_LOCAL_TIME_SECOND = -1
-_LOCAL_TIME_TEXT = ""
+# The second last formatted and its text: every line in that second reuses it.
+_local_time_cache: tuple[int, str] = (-1, "")
 
 
 def _local_time(start: float) -> str:
     """``[21/Nov/2026:14:51:29 +0000]`` for ``start``, formatted once per second."""
-    global _LOCAL_TIME_SECOND, _LOCAL_TIME_TEXT
+    global _local_time_cache
     second = int(start)
-    if second != _LOCAL_TIME_SECOND:
-        now = datetime.datetime.fromtimestamp(second).astimezone()
-        _LOCAL_TIME_TEXT = now.strftime("[%d/%b/%Y:%H:%M:%S %z]")
-        _LOCAL_TIME_SECOND = second
-    return _LOCAL_TIME_TEXT
+    cached = _local_time_cache
+    if cached[0] == second:
+        return cached[1]
+    text = datetime.datetime.fromtimestamp(second).astimezone().strftime("[%d/%b/%Y:%H:%M:%S %z]")
+    _local_time_cache = (second, text)
+    return text
 
 
 class AccessLogger(AbstractAccessLogger):
@@ -78,8 +80,24 @@ class AccessLogger(AbstractAccessLogger):
         super().__init__(logger, log_format)
         self._log_format, self._methods = _compile_format(log_format)
         self._atoms = tuple(km.method for km in self._methods)
-        self._keys = tuple(km.key if km.key.__class__ is str else "" for km in self._methods)
-        self._grouped = tuple((i, km.key[0], km.key[1]) for i, km in enumerate(self._methods) if km.key.__class__ is not str)
+        default = log_format == _DEFAULT_FORMAT  # what _default_row and _add_default_extra spell out
+        self._row = _default_row if default else self._atom_row
+        self._add_extra = _add_default_extra if default else self._add_extra_keys
+        # Where each value goes in ``extra``: plain keys, then one dict per header kind
+        # (``request_header: {"User-Agent": ...}``); a repeated atom keeps its first place
+        # and its last value, as building the dict in order would.
+        plain: dict[str, int] = {}
+        grouped: dict[str, dict[str, int]] = {}
+        for i, km in enumerate(self._methods):
+            if km.key.__class__ is str:
+                plain[km.key] = i
+            else:
+                grouped.setdefault(km.key[0], {})[km.key[1]] = i
+        self._plain = tuple(plain.items())
+        self._grouped = tuple((kind, tuple(members.items())) for kind, members in grouped.items())
+        # None of the keys is an attribute a stdlib-made record has, so they can be set
+        # on such records without makeRecord's per-key check.
+        self._extra_is_safe = _RESERVED.isdisjoint(plain) and _RESERVED.isdisjoint(grouped)
 
     @property
     def enabled(self) -> bool:
@@ -90,27 +108,63 @@ class AccessLogger(AbstractAccessLogger):
         if not logger.isEnabledFor(logging.INFO):
             return
         try:
-            values = tuple([atom(request, response, time) for atom in self._atoms])
-            extra: dict[str, Any] = dict(zip(self._keys, values, strict=True))
-            if self._grouped:
-                extra.pop("", None)
-                for i, kind, name in self._grouped:
-                    group = extra.get(kind)
-                    if group is None:
-                        group = extra[kind] = {}
-                    group[name] = values[i]
-            # makeRecord + handle is logger.info() minus findCaller's walk up the stack: the
-            # caller of an access line is always this method, so the walk tells nobody
-            # anything. Filters, handlers, propagation and the record factory still apply.
-            record = logger.makeRecord(
-                logger.name, logging.INFO, _PATHNAME, 0, self._log_format % values, (), None, "log", extra
-            )
+            values = self._row(request, response, time)
+            # Like logger.info() minus findCaller's walk up the stack: the caller of an
+            # access line is always this method. The record factory, filters, handlers
+            # and propagation still apply.
+            make = _record_maker(logger) if self._extra_is_safe else None
+            if make is None:
+                record = logger.makeRecord(
+                    logger.name, logging.INFO, _PATHNAME, 0, self._log_format % values, (), None, "log",
+                    self._extra(values),
+                )
+            else:
+                record = make(logger.name, logging.INFO, _PATHNAME, 0, self._log_format % values, (), None, "log")
+                self._add_extra(record, values)
             logger.handle(record)
         except Exception:
             logger.exception("Error in logging")
 
+    def _atom_row(self, request: "BaseRequest", response: "StreamResponse", time: float) -> tuple[str, ...]:
+        """The value of each atom, in format order."""
+        return tuple([atom(request, response, time) for atom in self._atoms])
+
+    def _add_extra_keys(self, record: logging.LogRecord, values: tuple[str, ...]) -> None:
+        """Set the ``extra`` of one line on its record, as makeRecord would."""
+        attrs = record.__dict__
+        for key, i in self._plain:
+            attrs[key] = values[i]
+        for kind, members in self._grouped:
+            attrs[kind] = {name: values[i] for name, i in members}
+
+    def _extra(self, values: tuple[str, ...]) -> dict[str, Any]:
+        """The ``extra`` of one line: each value under its ``LOG_FORMAT_MAP`` name."""
+        extra: dict[str, Any] = {key: values[i] for key, i in self._plain}
+        for kind, members in self._grouped:
+            extra[kind] = {name: values[i] for name, i in members}
+        return extra
+
 
 _PATHNAME: Final = __file__
+_RESERVED: Final = frozenset(
+    (*vars(logging.LogRecord("", 0, "", 0, "", (), None, None, None)), "message", "asctime", "request_id", "requestIdPrefix")
+)
+_std_make_record: Final = logging.Logger.makeRecord
+# The record factory last seen, and what stdlib_record_maker said about it.
+_maker_cache: tuple[object, Optional[Callable[..., logging.LogRecord]]] = (None, None)
+
+
+def _record_maker(logger: logging.Logger) -> Optional[Callable[..., logging.LogRecord]]:
+    """What to make ``logger``'s records with, when it is makeRecord minus the ``extra`` check."""
+    global _maker_cache
+    if getattr(logger.__class__, "makeRecord", None) is not _std_make_record or "makeRecord" in logger.__dict__:
+        return None
+    factory = logging.getLogRecordFactory()
+    seen, maker = _maker_cache
+    if seen is not factory:
+        maker = stdlib_record_maker(factory)
+        _maker_cache = (factory, maker)
+    return maker
 
 
 @functools.lru_cache(maxsize=32)
@@ -141,7 +195,9 @@ def _remote(request: "BaseRequest", response: "StreamResponse", time: float) -> 
 
 
 def _start_time(request: "BaseRequest", response: "StreamResponse", time: float) -> str:
-    return _local_time(time_mod.time() - time)
+    start = time_mod.time() - time
+    cached = _local_time_cache
+    return cached[1] if cached[0] == int(start) else _local_time(start)
 
 
 _PID: list[Optional[tuple[int, str]]] = [None]
@@ -155,13 +211,24 @@ def _pid(request: "BaseRequest", response: "StreamResponse", time: float) -> str
     return cached[1]
 
 
+_VERSION_TAILS: Final = {(1, 1): " HTTP/1.1", (1, 0): " HTTP/1.0"}
+
+
 def _first_line(request: "BaseRequest", response: "StreamResponse", time: float) -> str:
     version = request.version
-    return f"{request.method} {request.path_qs} HTTP/{version.major}.{version.minor}"
+    try:
+        tail = _VERSION_TAILS[version]
+    except (KeyError, TypeError):  # another version, or not a tuple
+        tail = f" HTTP/{version.major}.{version.minor}"
+    return f"{request.method} {request.path_qs}{tail}"
+
+
+_STATUS_TEXTS: Final = {code: str(code) for code in range(100, 600)}
 
 
 def _status(request: "BaseRequest", response: "StreamResponse", time: float) -> str:
-    return str(response.status)
+    status = response.status
+    return _STATUS_TEXTS[status] if status.__class__ is int and 100 <= status < 600 else str(status)
 
 
 def _size(request: "BaseRequest", response: "StreamResponse", time: float) -> str:
@@ -225,3 +292,41 @@ _HEADER_ATOMS: Final[dict[str, Callable[[str], _Atom]]] = {
     "o": _response_header,
     "e": _environ,
 }
+
+
+_DEFAULT_FORMAT: Final = AccessLogger.LOG_FORMAT
+
+
+def _default_row(request: "BaseRequest", response: "StreamResponse", time: float) -> tuple[str, ...]:
+    """The atoms of ``LOG_FORMAT`` in one call (the format nearly every server logs with).
+
+    Each value is what that atom's function returns; tests hold the two to each other.
+    """
+    start = time_mod.time() - time
+    cached = _local_time_cache
+    version = request.version
+    try:
+        tail = _VERSION_TAILS[version]
+    except (KeyError, TypeError):
+        tail = f" HTTP/{version.major}.{version.minor}"
+    status = response.status
+    headers = request.headers
+    return (
+        request.remote or "-",
+        cached[1] if cached[0] == int(start) else _local_time(start),
+        f"{request.method} {request.path_qs}{tail}",
+        _STATUS_TEXTS[status] if status.__class__ is int and 100 <= status < 600 else str(status),
+        str(getattr(response, "_sent_bytes", 0) or response.body_length),
+        headers.get("Referer", "-"),
+        headers.get("User-Agent", "-"),
+    )
+
+
+def _add_default_extra(record: logging.LogRecord, values: tuple[str, ...]) -> None:
+    """``_add_extra_keys`` for ``LOG_FORMAT``, spelled out."""
+    record.remote_address = values[0]
+    record.request_start_time = values[1]
+    record.first_request_line = values[2]
+    record.response_status = values[3]
+    record.response_size = values[4]
+    record.request_header = {"Referer": values[5], "User-Agent": values[6]}
