@@ -10,8 +10,9 @@ import pytest
 from log_capture import Captured, captured_logger
 from multidict import CIMultiDict
 
-from aiohttp import web
+from aiohttp import web, web_log
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http import HttpVersion
 from aiohttp.web_log import AccessLogger
 
 
@@ -142,3 +143,83 @@ def test_trusted_proxies_reach_the_runner_only_when_it_takes_them() -> None:
 
     assert worker.runner_accepts_trusted_proxies(Taking)
     assert not worker.runner_accepts_trusted_proxies(web.ServerRunner)
+
+
+# -- the default format's spelled-out path agrees with the atoms ----------------------
+
+
+@pytest.mark.parametrize(
+    "request_kw, response_kw",
+    [
+        ({}, {}),
+        ({"version": HttpVersion(1, 0), "remote": None}, {"status": 404}),
+        ({"version": HttpVersion(2, 0), "headers": CIMultiDict()}, {"status": 999, "body_length": 0}),
+        ({"version": SimpleNamespace(major=1, minor=1)}, {"_sent_bytes": 312}),
+    ],
+    ids=["http11", "http10", "http2-no-headers", "fake-version"],
+)
+def test_default_row_is_what_the_atoms_say(
+    monkeypatch: pytest.MonkeyPatch, request_kw: dict[str, Any], response_kw: dict[str, Any]
+) -> None:
+    monkeypatch.setattr(web_log.time_mod, "time", lambda: 1_700_000_000.25)
+    access = AccessLogger(logging.getLogger("x"), AccessLogger.LOG_FORMAT)
+    request, response = fake_request(**request_kw), fake_response(**response_kw)
+    assert access._row is web_log._default_row
+    assert web_log._default_row(request, response, 0.5) == access._atom_row(request, response, 0.5)
+
+
+def lines_and_extras(logger: logging.Logger, handler: Captured, log_format: str) -> list[Any]:
+    AccessLogger(logger, log_format).log(fake_request(), fake_response(), 0.25)
+    (record,) = handler.records
+    handler.records.clear()
+    attrs = vars(record)
+    start = list(attrs).index("process") + 1  # what follows the stdlib's attributes
+    return [record.getMessage(), [(k, v) for k, v in attrs.items() if k not in ("taskName", "message")][start:]]
+
+
+def test_default_and_generic_paths_log_the_same(recorder: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    logger, handler = recorder
+    monkeypatch.setattr(web_log.time_mod, "time", lambda: 1_700_000_000.25)
+    fast = lines_and_extras(logger, handler, AccessLogger.LOG_FORMAT)
+    monkeypatch.setattr(web_log, "_DEFAULT_FORMAT", "not the format")
+    generic = lines_and_extras(logger, handler, AccessLogger.LOG_FORMAT)
+    monkeypatch.setattr(web_log, "_record_maker", lambda logger: None)  # makeRecord(extra=...)
+    checked = lines_and_extras(logger, handler, AccessLogger.LOG_FORMAT)
+    assert fast == generic == checked
+    assert [key for key, _ in fast[1]] == [
+        "remote_address", "request_start_time", "first_request_line", "response_status", "response_size",
+        "request_header",
+    ]
+
+
+def test_a_logger_class_with_its_own_makerecord_is_used(recorder: Any) -> None:
+    _, handler = recorder
+    made: list[str] = []
+
+    class Tagging(logging.Logger):
+        def makeRecord(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+            made.append(args[4])
+            return super().makeRecord(*args, **kwargs)
+
+    logger = Tagging("test.web_log.tagging")
+    logger.addHandler(handler)
+    AccessLogger(logger, "%s").log(fake_request(), fake_response(), 0.0)
+    assert made == ["201"]
+    assert handler.records[0].response_status == "201"
+
+
+def test_a_factory_adding_a_clashing_attribute_gets_makerecords_check(recorder: Any) -> None:
+    logger, handler = recorder
+    previous = logging.getLogRecordFactory()
+
+    def clashing(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        record.response_status = "from the factory"
+        return record
+
+    logging.setLogRecordFactory(clashing)
+    try:
+        AccessLogger(logger, "%s").log(fake_request(), fake_response(), 0.0)
+    finally:
+        logging.setLogRecordFactory(previous)
+    assert handler.records[0].getMessage() == "Error in logging"  # makeRecord's KeyError
