@@ -80,24 +80,23 @@ _server_logger: Final = logging.getLogger("aiohttp.server")
 _ALPHABET: Final = b"0123456789abcdefghjkmnpqrstvwxyz"
 _TABLE: Final = bytes(_ALPHABET[b % 32] for b in range(256))
 _ID_LENGTH: Final = 16
-_POOL_BYTES: Final = _ID_LENGTH * 256
+_BATCH: Final = 256  # ids cut from one os.urandom call
 
-_pool = ""
-_pool_pos = 0
+# Default-length ids, cut in advance and handed out from the end: list.pop is atomic, so
+# two threads never get the same id.
+_ids: list[str] = []
 _fork_generation = 0
 
 
 def _refill() -> None:
-    global _pool, _pool_pos
-    _pool = os.urandom(_POOL_BYTES).translate(_TABLE).decode("ascii")
-    _pool_pos = 0
+    pool = os.urandom(_ID_LENGTH * _BATCH).translate(_TABLE).decode("ascii")
+    _ids.extend([pool[i : i + _ID_LENGTH] for i in range(0, len(pool), _ID_LENGTH)])
 
 
 def _after_fork() -> None:
     # A forked worker must never hand out the ids, or sequence prefixes, of its parent.
-    global _pool, _pool_pos, _fork_generation
-    _pool = ""
-    _pool_pos = 0
+    global _fork_generation
+    _ids.clear()
     _fork_generation += 1
 
 
@@ -105,17 +104,16 @@ os.register_at_fork(after_in_child=_after_fork)
 
 
 def generate_request_id(length: int = _ID_LENGTH) -> str:
-    """A fresh random id, 16 characters (80 bits) unless told, sliced from a pre-made pool."""
-    global _pool_pos
-    if length != _ID_LENGTH and (length.__class__ is not int or not 1 <= length <= 64):
+    """A fresh random id, 16 characters (80 bits) unless told; 16-character ids come pre-made."""
+    if length == _ID_LENGTH:
+        try:
+            return _ids.pop()
+        except IndexError:
+            _refill()
+            return _ids.pop()
+    if length.__class__ is not int or not 1 <= length <= 64:
         raise ValueError(f"length must be an int from 1 to 64, not {length!r}")
-    start = _pool_pos
-    end = start + length
-    if end > len(_pool):
-        _refill()
-        start, end = 0, length
-    _pool_pos = end
-    return _pool[start:end]
+    return os.urandom(length).translate(_TABLE).decode("ascii")
 
 
 #: aiohttp-request-id-logging's name for the default factory.
@@ -214,7 +212,7 @@ class RequestIdSettings:
 
     def choose(self, headers: Optional["CIMultiDictProxy[str]"], peer_trusted: bool) -> str:
         """The id for a request: an adopted valid one, else a fresh one."""
-        if headers is not None and self.trust != "never" and (peer_trusted or self.trust == "always"):
+        if headers is not None and (peer_trusted or self.trust == "always") and self.trust != "never":
             incoming = headers.get(self.header)
             if incoming is not None:
                 if valid_request_id(incoming):
@@ -241,8 +239,11 @@ def bind_request(request: "BaseRequest", rid: str, settings: Optional[RequestIdS
     state[REQUEST_ID_KEY] = rid
     if settings is not None and settings.response_header is not None:
         request._echo_header = (settings.response_header, rid)
-    if "sentry_sdk" in sys.modules:
+    if "sentry_sdk" in _modules:
         _bind_sentry(rid)
+
+
+_modules: Final = sys.modules
 
 
 def _bind_sentry(rid: str) -> None:

@@ -88,6 +88,52 @@ def test_generated_ids_are_short_url_safe_and_unambiguous() -> None:
         assert valid_request_id(rid)
 
 
+def test_threads_never_share_an_id() -> None:
+    import threading
+
+    batches: list[list[str]] = [[] for _ in range(4)]
+
+    def draw(batch: list[str]) -> None:
+        batch.extend(generate_request_id() for _ in range(3000))
+
+    threads = [threading.Thread(target=draw, args=(batch,)) for batch in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    drawn = [rid for batch in batches for rid in batch]
+    assert len(drawn) == len(set(drawn)) == 12000
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_draws_none_of_its_parents_ids() -> None:
+    import json
+    import select
+    import signal
+
+    generate_request_id()  # the parent has ids cut and waiting now
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_end)
+            os.write(write_end, json.dumps([generate_request_id() for _ in range(50)]).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    try:
+        ready, _, _ = select.select([read_end], [], [], 30)
+        data = os.read(read_end, 65536) if ready else b""
+    finally:
+        os.close(read_end)
+        if not data:
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    child_ids = set(json.loads(data))
+    parent_ids = {generate_request_id() for _ in range(50)}
+    assert len(child_ids) == 50 and not child_ids & parent_ids
+
+
 def test_other_factories() -> None:
     assert uuid.UUID(uuid4_request_id()).version == 4
     first, second = sequential_request_id_factory(), sequential_request_id_factory()
