@@ -71,6 +71,7 @@ _STATE_KEY: Final = "request_id"
 REQUEST_ID_KEY: Final = RequestKey(_STATE_KEY, str)
 
 _server_logger: Final = logging.getLogger("aiohttp.server")
+_modules: Final = sys.modules
 
 
 # -- generating ids ----------------------------------------------------------
@@ -242,8 +243,6 @@ def bind_request(request: "BaseRequest", rid: str, settings: Optional[RequestIdS
     if "sentry_sdk" in _modules:
         _bind_sentry(rid)
 
-
-_modules: Final = sys.modules
 
 
 def _bind_sentry(rid: str) -> None:
@@ -422,7 +421,7 @@ class _RecordFactory:
             relative = (ns - _START) / 1e6
         else:
             created = time.time()
-            msecs = int((created - int(created)) * 1000) + 0.0
+            msecs = int(created % 1.0 * 1000) + 0.0  # created - int(created), exactly
             relative = (created - _START) * 1000
         if args and len(args) == 1:
             # logging's rule: log("%(a)s", {"a": 1}) formats with the mapping.
@@ -469,7 +468,7 @@ class _RecordFactory:
             record.threadName = None
         if logging.logMultiprocessing:
             process_name: Optional[str] = "MainProcess"
-            mp = sys.modules.get("multiprocessing")
+            mp = _modules.get("multiprocessing")
             if mp is not None:
                 try:
                     process_name = mp.current_process().name
@@ -482,7 +481,7 @@ class _RecordFactory:
         if _TASK_NAMES:
             task_name = None
             if logging.logAsyncioTasks:  # type: ignore[attr-defined, unused-ignore]
-                asyncio = sys.modules.get("asyncio")
+                asyncio = _modules.get("asyncio")
                 if asyncio:
                     try:
                         task_name = asyncio.current_task().get_name()
