@@ -84,8 +84,9 @@ def both(factory: Factory, *call: Any, **kwargs: Any) -> tuple[logging.LogRecord
         ("app", 13, "/srv/app/y.py", 1, "unnamed level", (), None, None, None),
         ("app", logging.INFO, None, 0, "no path", (), None, None, None),
         ("", logging.DEBUG, "", 0, 12345, (), None, None, None),
+        (None, None, "", 0, "", (), None, None, None),  # what logging.makeLogRecord passes
     ],
-    ids=["plain", "mapping", "empty-mapping", "sinfo", "args-none", "level-13", "path-none", "odd"],
+    ids=["plain", "mapping", "empty-mapping", "sinfo", "args-none", "level-13", "path-none", "odd", "make-log-record"],
 )
 def test_same_attributes_as_logging_logrecord(factory: Factory, call: tuple[Any, ...]) -> None:
     with use_request_id("r-1"):
@@ -236,3 +237,12 @@ def test_the_plain_stand_in_for_logrecord_matches_it() -> None:
     assert make is not None
     ours, theirs = both(make, *CALL)
     assert compare(ours, theirs, []) == []
+
+
+def test_make_log_record_and_pickling_work_as_with_logrecord(factory: Factory) -> None:
+    import pickle
+
+    record = logging.makeLogRecord({"msg": "from a socket", "levelno": logging.WARNING})
+    assert isinstance(record, logging.LogRecord) and record.getMessage() == "from a socket"
+    copy = pickle.loads(pickle.dumps(factory(*CALL)))
+    assert compare(copy, logging.LogRecord(*CALL), ID_ATTRS) == []
