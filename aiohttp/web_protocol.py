@@ -50,7 +50,7 @@ from .streams import EMPTY_PAYLOAD, StreamReader
 from .trusted_proxies import TrustedProxies
 from .web_exceptions import HTTPException, HTTPInternalServerError
 from .web_log import AccessLogger
-from .web_request import BaseRequest
+from .web_request import BaseRequest, peer_address
 from .web_response import REASONS, SERVER_SOFTWARE, Response, StreamResponse
 
 if TYPE_CHECKING:
@@ -194,6 +194,7 @@ class RequestHandler(asyncio.Protocol):
         self._write_paused = False
         self._drain_waiter: Optional[asyncio.Future[None]] = None
         self._timer: Optional[asyncio.TimerHandle] = None
+        self._peer_address: Optional[str] = None
         self._timer_when = 0.0
         self._head_started: Optional[float] = None
         self._idle_since = 0.0
@@ -227,6 +228,9 @@ class RequestHandler(asyncio.Protocol):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._parser = HttpRequestParser(self, self._loop, **self._parser_args)  # type: ignore[arg-type]
+        # The access log reads request.remote on every request; the peer is the connection's.
+        if self.access_logger is not None:
+            self._peer_address = peer_address(transport.get_extra_info("peername"))
         self._manager.connection_made(self, self.transport)
         now = self._loop.time()
         self._head_started = now
@@ -413,6 +417,8 @@ class RequestHandler(asyncio.Protocol):
         task = self._task  # set by _start_next before this coroutine first runs
         assert task is not None and self._request_factory is not None
         request = self._request_factory(message, payload, self, writer, task)
+        if self.access_logger is not None:
+            request._cache.setdefault("remote", self._peer_address)
         proxies = self._trusted_proxies
         if proxies is not None and self._is_peer_trusted():
             proxies.apply(request)
@@ -511,7 +517,8 @@ class RequestHandler(asyncio.Protocol):
         if not resp._keep_alive:
             self._force_close = True
         access_logger = self.access_logger
-        if access_logger is not None and access_logger.enabled:
+        # AccessLogger.log checks the level itself; other loggers say so through ``enabled``.
+        if access_logger is not None and (access_logger.__class__ is AccessLogger or access_logger.enabled):
             try:
                 access_logger.log(request, resp, self._time() - start)
             except Exception:

@@ -111,6 +111,13 @@ class RequestJSONDecodeError(HTTPBadRequest, json.JSONDecodeError):
     __hash__ = HTTPBadRequest.__hash__
 
 
+def peer_address(peername: Any) -> Optional[str]:
+    """``request.remote`` from a transport's ``peername``: the IP, a socket path, or None."""
+    if isinstance(peername, (list, tuple)):
+        return str(peername[0])
+    return peername if peername else None
+
+
 class BaseRequest(MutableMapping[str, Any], HeadersMixin):
     """An incoming HTTP request, with lazily computed views of its parts."""
 
@@ -368,10 +375,7 @@ class BaseRequest(MutableMapping[str, Any], HeadersMixin):
     @reify
     def remote(self) -> Optional[str]:
         """The peer's address: IP for TCP, the socket path for unix sockets."""
-        peername = self._protocol.get_extra_info("peername")
-        if isinstance(peername, (list, tuple)):
-            return str(peername[0])
-        return peername if peername else None
+        return peer_address(self._protocol.get_extra_info("peername"))
 
     @reify
     def url(self) -> URL:
