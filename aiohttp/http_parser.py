@@ -53,6 +53,7 @@ _HOST_RE: Final = re.compile(
     rb"(?:\[[0-9A-Fa-f:.]+(?:%[0-9A-Za-z._~-]+)?\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]*)?"
 )
 #: Host values already found well-formed: a server hears the same few again and again.
+#: At most 256 of up to 300 bytes; cleared when it fills up.
 _GOOD_HOSTS: set[bytes] = set()
 _VERSIONS: Final = {"1.1": HttpVersion11, "1.0": HttpVersion10}
 _METHODS: Final = {m.encode(): m for m in hdrs.METH_ALL}
@@ -149,7 +150,7 @@ class _Decompressor:
         self.out.feed_eof()
 
 
-Entries = tuple[tuple[RawRequestMessage, StreamReader], ...]
+_Entries = tuple[tuple[RawRequestMessage, StreamReader], ...]
 
 #: Whether parsers may answer a chunk from their memo. The one switch of the fast path:
 #: tests turn it off to check that both paths give the same result.
@@ -157,14 +158,14 @@ FAST_PATH = True
 #: One memo per set of limits (they decide what is accepted): chunk -> what it gave. A
 #: chunk seen once maps to (): its messages are kept only when it comes again, so unique
 #: heads leave nothing behind for the garbage collector to scan, just bytes.
-_MEMOS: dict[tuple[int, int, int], dict[bytes, Entries]] = {}
+_MEMOS: dict[tuple[int, int, int], dict[bytes, _Entries]] = {}
 #: The bounds keep each memo near a megabyte at most; it is cleared when it fills up.
 _MEMO_SIZE: Final = 256
 _MEMO_MAX_CHUNK: Final = 2048
 
 
 def _remember(
-    memo: dict[bytes, Entries],
+    memo: dict[bytes, _Entries],
     data: bytes,
     entries: list[tuple[RawRequestMessage, StreamReader]],
     seen: bool,
