@@ -10,11 +10,6 @@ Content-Length, bare CR/LF, obs-fold, whitespace before the colon, control bytes
 non-token names. Here we add what it lets through: repeated or non-chunked
 Transfer-Encoding, Transfer-Encoding on HTTP/1.0, HTTP/0.9 and unknown versions, Host
 rules, size limits, and the body decoding of Content-Encoding.
-
-Parsing the same bytes at a message boundary gives the same messages, and messages are
-immutable; so a chunk that was nothing but whole bodiless keep-alive requests is
-remembered with its messages, and when the very same chunk comes again at a boundary
-(benchmarks, health checks, polling clients) those are handed out without parsing it.
 """
 
 import re
@@ -150,35 +145,6 @@ class _Decompressor:
         self.out.feed_eof()
 
 
-_Entries = tuple[tuple[RawRequestMessage, StreamReader], ...]
-
-#: Whether parsers may answer a chunk from their memo. The one switch of the fast path:
-#: tests turn it off to check that both paths give the same result.
-FAST_PATH = True
-#: One memo per set of limits (they decide what is accepted): chunk -> what it gave. A
-#: chunk seen once maps to (): its messages are kept only when it comes again, so unique
-#: heads leave nothing behind for the garbage collector to scan, just bytes.
-_MEMOS: dict[tuple[int, int, int], dict[bytes, _Entries]] = {}
-#: The bounds keep each memo near a megabyte at most; it is cleared when it fills up.
-_MEMO_SIZE: Final = 256
-_MEMO_MAX_CHUNK: Final = 2048
-
-
-def _remember(
-    memo: dict[bytes, _Entries],
-    data: bytes,
-    entries: list[tuple[RawRequestMessage, StreamReader]],
-    seen: bool,
-) -> None:
-    """Note ``data``, and keep what it gave if it was ``seen`` before and had no bodies."""
-    for _message, payload in entries:
-        if payload is not EMPTY_PAYLOAD:
-            return
-    if len(memo) >= _MEMO_SIZE:
-        memo.clear()
-    memo[data] = tuple(entries) if seen else ()
-
-
 class HttpRequestParser:
     """Turns request bytes into ``(RawRequestMessage, StreamReader)`` pairs."""
 
@@ -211,18 +177,11 @@ class HttpRequestParser:
         # Bytes fed since httptools last called us back: it buffers a header or trailer
         # field until the field is complete, so this bounds what it can be made to hold.
         self._max_pending = max(max_line_size, max_field_size) + 1024
-        # Whether the memo answered: httptools then reports the version of the last head
-        # it saw, which would not be "0.0" any more had it seen those.
-        self._bypassed = False
-        self._memo = _MEMOS.setdefault((max_line_size, max_field_size, max_headers), {})
         # The body in progress (None between messages: on_message_complete clears them).
         self._payload: Optional[StreamReader] = None
         self._sink: Union[StreamReader, _Decompressor, None] = None
         self.on_message_begin()  # sets up the fields of a head
         self.in_head = False
-        # At a message boundary that httptools would go on from (not after a close, an
-        # upgrade or an error): where the memo may answer.
-        self._idle = True
 
     # -- public ------------------------------------------------------------
 
@@ -232,14 +191,6 @@ class HttpRequestParser:
         On a protocol error this raises; messages completed earlier in the same ``data``
         are then waiting in ``take_messages()``, and a body in progress is failed.
         """
-        memo = known = None
-        if self._idle and FAST_PATH and len(data) <= _MEMO_MAX_CHUNK:
-            memo = self._memo
-            known = memo.get(data)
-            if known:
-                self._pending = 0  # where the callbacks of those heads would have left it
-                self._bypassed = True
-                return list(known), False, b""
         if self._upgraded:
             return [], True, data
         self._pending += len(data)
@@ -248,17 +199,14 @@ class HttpRequestParser:
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
-            self._idle = False
             self._upgraded = True
             offset = exc.args[0] if exc.args and isinstance(exc.args[0], int) else len(data)
             return self.take_messages(), True, data[offset:]
         except httptools.HttpParserError as exc:
-            self._idle = False
             error = self._translate(exc)
             self._fail_body(error)
             raise error from None
         if self._pending > self._max_pending:
-            self._idle = False
             error = LineTooLong(b"a header or trailer field", self.max_field_size, str(self._pending))
             self._fail_body(error)
             raise error
@@ -267,10 +215,6 @@ class HttpRequestParser:
         messages = self._messages
         if messages:
             self._messages = []
-            # Idle again: the chunk held whole messages and at most the CR/LF that llhttp
-            # skips between them.
-            if memo is not None and self._idle:
-                _remember(memo, data, messages, known is not None)
         return messages, False, b""
 
     def _fail_body(self, error: BadHttpMessage) -> None:
@@ -303,12 +247,7 @@ class HttpRequestParser:
         if self._head_bytes > self._max_head_size:
             self._fail(TooManyHeaders(message="Request header section too large"))
         # A line ended while the version is still unknown: "GET /path" with no version.
-        if (
-            not self._raw_headers
-            and data.endswith(b"\n")
-            and self._parser.get_http_version() == "0.0"
-            and not self._bypassed
-        ):
+        if not self._raw_headers and data.endswith(b"\n") and self._parser.get_http_version() == "0.0":
             self._fail(BadHttpMessage("HTTP/0.9 is not supported"))
 
     def take_messages(self) -> list[tuple[RawRequestMessage, StreamReader]]:
@@ -325,7 +264,6 @@ class HttpRequestParser:
     # -- httptools callbacks ---------------------------------------------
 
     def on_message_begin(self) -> None:
-        self._idle = False
         self.in_head = True
         self._pending = 0
         self._head_bytes = 0
@@ -490,7 +428,6 @@ class HttpRequestParser:
                 self._fail(exc)
         self._payload = None
         self._sink = None
-        self._idle = self._parser.should_keep_alive()
 
 
 #: Parsed origin-form targets, shared by all connections: most traffic asks for a few
