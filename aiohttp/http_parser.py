@@ -269,6 +269,7 @@ class HttpRequestParser:
         self._head_bytes = 0
         self._url = b""
         self._raw_headers: list[tuple[bytes, bytes]] = []
+        self._fields: list[tuple[str, str]] = []
         self._host: Optional[bytes] = None
         self._te: Optional[bytes] = None
         self._content_length = 0
@@ -294,6 +295,11 @@ class HttpRequestParser:
         raw.append((name, value))
         if len(raw) > self.max_headers:
             self._fail(TooManyHeaders(message="Too many headers"))
+        try:
+            text = value.decode()
+        except UnicodeDecodeError:
+            text = value.decode("utf-8", "surrogateescape")
+        self._fields.append((name.decode(), text))  # names are tokens: ASCII
 
     def _special_header(self, lname: bytes, value: bytes) -> None:
         """Note the fields that decide framing and routing; refuse a bad or repeated Host."""
@@ -356,14 +362,7 @@ class HttpRequestParser:
             self._fail(BadHttpMessage("Invalid request target"))
             raise AssertionError from None  # unreachable
         raw = self._raw_headers
-        fields = []
-        for name, value in raw:  # a loop, not a comprehension: no function call per message
-            try:
-                text = value.decode()
-            except UnicodeDecodeError:
-                text = value.decode("utf-8", "surrogateescape")
-            fields.append((name.decode(), text))  # names are tokens: ASCII
-        headers = CIMultiDict(fields)
+        headers = CIMultiDict(self._fields)
         encoding = self._encoding
         compression = _COMPRESSIONS.get(encoding) if encoding is not None else None
         upgrade = parser.should_upgrade()
