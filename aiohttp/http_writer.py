@@ -3,6 +3,7 @@
 import asyncio
 import time
 import zlib
+from collections.abc import Collection
 from typing import Any, Callable, Final, NamedTuple, Optional, Protocol
 
 from multidict import CIMultiDict
@@ -50,30 +51,51 @@ _BAD_HEADER_MESSAGE: Final = (
 
 def serialize_headers(status_line: str, headers: "CIMultiDict[str]") -> bytes:
     """Status line plus header fields, CRLF-terminated, refusing embedded CR or LF."""
-    text = "\r\n".join([status_line, *[k + ": " + v for k, v in headers.items()], "", ""])
+    return _serialize(status_line, headers.items())
+
+
+def _serialize(status_line: str, fields: Collection[tuple[str, str]]) -> bytes:
+    text = "\r\n".join([status_line, *[k + ": " + v for k, v in fields], "", ""])
     # Every line break must be one of ours: a CR or LF inside a name or value would
     # let a handler split the response.
-    expected = len(headers) + 2
+    expected = len(fields) + 2
     if text.count("\n") != expected or text.count("\r") != expected:
         raise ValueError(_BAD_HEADER_MESSAGE)
     return text.encode("utf-8")
 
 
-#: Heads already serialised, by status line and header items: most responses repeat one
+#: Heads already serialised, by status line and header fields: most responses repeat one
 #: within the same second. Cleared when full.
 _HEAD_CACHE: dict[tuple[Any, ...], bytes] = {}
 _HEAD_CACHE_SIZE: Final = 256
 
 
-def serialize_headers_cached(status_line: str, headers: "CIMultiDict[str]") -> bytes:
-    """``serialize_headers``, remembered for heads seen before (it is a pure function)."""
-    key = (status_line, *headers.items())
+def serialize_headers_cached(
+    status_line: str, headers: "CIMultiDict[str]", unique: Optional[tuple[str, str]] = None
+) -> bytes:
+    """``serialize_headers``, remembered for heads seen before (it is a pure function).
+
+    ``unique`` is a field that differs on every response (a request id): when it is the
+    last one, the head without it is what is remembered, and its line is added after.
+    """
+    if unique is None:
+        key: tuple[Any, ...] = (status_line, *headers.items())
+    else:
+        fields = list(headers.items())
+        if not fields or fields[-1] != unique:
+            return serialize_headers(status_line, headers)
+        key = (status_line, *fields[:-1])
     head = _HEAD_CACHE.get(key)
     if head is None:
-        head = serialize_headers(status_line, headers)
+        head = _serialize(status_line, key[1:])
         if len(_HEAD_CACHE) >= _HEAD_CACHE_SIZE:
             _HEAD_CACHE.clear()
         _HEAD_CACHE[key] = head
+    if unique is not None:
+        line = unique[0] + ": " + unique[1]
+        if "\r" in line or "\n" in line:
+            raise ValueError(_BAD_HEADER_MESSAGE)
+        head = head[:-2] + (line + "\r\n\r\n").encode("utf-8")
     return head
 
 

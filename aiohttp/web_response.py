@@ -35,7 +35,6 @@ from .http_writer import (
     HttpVersion11,
     StreamWriter,
     http_date,
-    serialize_headers,
     serialize_headers_cached,
 )
 from .typedefs import JSONEncoder, LooseHeaders
@@ -777,12 +776,9 @@ class Response(StreamResponse):
         self._payload_writer = writer
         try:
             self._prepare_headers()
-            status_line = self._status_line(request._message.version)
-            # A head that carries a request id is unique: not worth remembering.
-            if request._echo_header is None:
-                head = serialize_headers_cached(status_line, headers)
-            else:
-                head = serialize_headers(status_line, headers)
+            head = serialize_headers_cached(
+                self._status_line(request._message.version), headers, request._echo_header
+            )
         except BaseException:
             # Leave the response unprepared, so the ordinary path meets (and reports) it.
             self._req = None
