@@ -4,11 +4,8 @@ Each test builds a record both ways for the same call and compares every attribu
 only the three timing attributes differ, and those must agree with each other.
 """
 
-import json
 import logging
 import os
-import select
-import signal
 import sys
 import threading
 import time
@@ -16,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
+from forking import run_in_child
 
 from aiohttp.request_id import setup_logging_request_id_prefix, stdlib_record_maker, use_request_id
 
@@ -170,27 +168,13 @@ def test_the_mapping_rule_follows_abc_registration(factory: Factory) -> None:
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_records_in_a_forked_child_carry_the_childs_pid(factory: Factory) -> None:
     assert factory(*CALL).process == os.getpid()  # the parent's pid is cached by now
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report, never return into pytest
-        try:
-            os.close(read_end)
-            with use_request_id("child-1"):
-                ours, theirs = factory(*CALL), logging.LogRecord(*CALL)
-            report = {"pid": os.getpid(), "process": ours.process, "problems": compare(ours, theirs, ID_ATTRS)}
-            os.write(write_end, json.dumps(report).encode())
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    try:
-        ready, _, _ = select.select([read_end], [], [], 30)
-        data = os.read(read_end, 65536) if ready else b""
-    finally:
-        os.close(read_end)
-        if not data:
-            os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    report = json.loads(data)
+
+    def in_child() -> dict:
+        with use_request_id("child-1"):
+            ours, theirs = factory(*CALL), logging.LogRecord(*CALL)
+        return {"pid": os.getpid(), "process": ours.process, "problems": compare(ours, theirs, ID_ATTRS)}
+
+    report = run_in_child(in_child)
     assert report["pid"] != os.getpid()
     assert report["process"] == report["pid"]
     assert report["problems"] == []

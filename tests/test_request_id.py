@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 import pytest
 import raw_http
+from forking import run_in_child
 from log_capture import Captured, captured_root
 from multidict import CIMultiDict, CIMultiDictProxy
 from raw_http import Handler, RawResponse, Target
@@ -107,29 +108,8 @@ def test_threads_never_share_an_id() -> None:
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_child_draws_none_of_its_parents_ids() -> None:
-    import json
-    import select
-    import signal
-
     generate_request_id()  # the parent has ids cut and waiting now
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(read_end)
-            os.write(write_end, json.dumps([generate_request_id() for _ in range(50)]).encode())
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    try:
-        ready, _, _ = select.select([read_end], [], [], 30)
-        data = os.read(read_end, 65536) if ready else b""
-    finally:
-        os.close(read_end)
-        if not data:
-            os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    child_ids = set(json.loads(data))
+    child_ids = set(run_in_child(lambda: [generate_request_id() for _ in range(50)]))
     parent_ids = {generate_request_id() for _ in range(50)}
     assert len(child_ids) == 50 and not child_ids & parent_ids
 
