@@ -119,7 +119,7 @@ EXPECTED = {
 class Settings:
     """Knobs a user may turn from the command line."""
 
-    rounds: int = 3
+    rounds: int = 5
     duration: float = 5.0
     warmup: float = 2.0
     connections: int = 64
