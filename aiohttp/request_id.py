@@ -537,7 +537,6 @@ def setup_logging_request_id_prefix(prefix_format: str = DEFAULT_PREFIX_FORMAT) 
     Use ``%(requestIdPrefix)s`` or ``%(request_id)s`` in a format. Calling it again only
     updates the prefix format; it never wraps the record factory twice.
     """
-    _split_prefix_format(prefix_format)
     installed = _installed_factory()
     if installed is not None:
         installed.set_prefix_format(prefix_format)

@@ -80,9 +80,8 @@ class AccessLogger(AbstractAccessLogger):
         super().__init__(logger, log_format)
         self._log_format, self._methods = _compile_format(log_format)
         self._atoms = tuple(km.method for km in self._methods)
-        default = log_format == _DEFAULT_FORMAT  # what _default_row and _add_default_extra spell out
-        self._row = _default_row if default else self._atom_row
-        self._add_extra = _add_default_extra if default else self._add_extra_keys
+        # The default format's atoms are worked out in one call (see _default_row).
+        self._row = _default_row if log_format == _DEFAULT_FORMAT else self._atom_row
         # Where each value goes in ``extra``: plain keys, then one dict per header kind
         # (``request_header: {"User-Agent": ...}``); a repeated atom keeps its first place
         # and its last value, as building the dict in order would.
@@ -120,7 +119,7 @@ class AccessLogger(AbstractAccessLogger):
                 )
             else:
                 record = make(logger.name, logging.INFO, _PATHNAME, 0, self._log_format % values, (), None, "log")
-                self._add_extra(record, values)
+                self._add_extra_keys(record, values)
             logger.handle(record)
         except Exception:
             logger.exception("Error in logging")
@@ -195,9 +194,7 @@ def _remote(request: "BaseRequest", response: "StreamResponse", time: float) -> 
 
 
 def _start_time(request: "BaseRequest", response: "StreamResponse", time: float) -> str:
-    start = time_mod.time() - time
-    cached = _local_time_cache
-    return cached[1] if cached[0] == int(start) else _local_time(start)
+    return _local_time(time_mod.time() - time)
 
 
 _PID: list[Optional[tuple[int, str]]] = [None]
@@ -212,6 +209,7 @@ def _pid(request: "BaseRequest", response: "StreamResponse", time: float) -> str
 
 
 _VERSION_TAILS: Final = {(1, 1): " HTTP/1.1", (1, 0): " HTTP/1.0"}
+_STATUS_TEXTS: Final = {code: str(code) for code in range(100, 600)}
 
 
 def _first_line(request: "BaseRequest", response: "StreamResponse", time: float) -> str:
@@ -221,9 +219,6 @@ def _first_line(request: "BaseRequest", response: "StreamResponse", time: float)
     except (KeyError, TypeError):  # another version, or not a tuple
         tail = f" HTTP/{version.major}.{version.minor}"
     return f"{request.method} {request.path_qs}{tail}"
-
-
-_STATUS_TEXTS: Final = {code: str(code) for code in range(100, 600)}
 
 
 def _status(request: "BaseRequest", response: "StreamResponse", time: float) -> str:
@@ -298,35 +293,15 @@ _DEFAULT_FORMAT: Final = AccessLogger.LOG_FORMAT
 
 
 def _default_row(request: "BaseRequest", response: "StreamResponse", time: float) -> tuple[str, ...]:
-    """The atoms of ``LOG_FORMAT`` in one call (the format nearly every server logs with).
-
-    Each value is what that atom's function returns; tests hold the two to each other.
-    """
-    start = time_mod.time() - time
-    cached = _local_time_cache
-    version = request.version
-    try:
-        tail = _VERSION_TAILS[version]
-    except (KeyError, TypeError):
-        tail = f" HTTP/{version.major}.{version.minor}"
-    status = response.status
+    """The atoms of ``LOG_FORMAT`` (the format nearly every server logs with), called
+    directly rather than through the per-atom loop; the two headers looked up inline."""
     headers = request.headers
     return (
-        request.remote or "-",
-        cached[1] if cached[0] == int(start) else _local_time(start),
-        f"{request.method} {request.path_qs}{tail}",
-        _STATUS_TEXTS[status] if status.__class__ is int and 100 <= status < 600 else str(status),
-        str(getattr(response, "_sent_bytes", 0) or response.body_length),
+        _remote(request, response, time),
+        _start_time(request, response, time),
+        _first_line(request, response, time),
+        _status(request, response, time),
+        _size(request, response, time),
         headers.get("Referer", "-"),
         headers.get("User-Agent", "-"),
     )
-
-
-def _add_default_extra(record: logging.LogRecord, values: tuple[str, ...]) -> None:
-    """``_add_extra_keys`` for ``LOG_FORMAT``, spelled out."""
-    record.remote_address = values[0]
-    record.request_start_time = values[1]
-    record.first_request_line = values[2]
-    record.response_status = values[3]
-    record.response_size = values[4]
-    record.request_header = {"Referer": values[5], "User-Agent": values[6]}

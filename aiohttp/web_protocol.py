@@ -232,7 +232,7 @@ class RequestHandler(asyncio.Protocol):
         if self.access_logger is not None:
             self._peer_address = peer_address(transport.get_extra_info("peername"))
         self._manager.connection_made(self, self.transport)
-        now = self._loop.time()
+        now = self._time()
         self._head_started = now
         self._last_data = now
         if self._read_head_timeout is not None:
@@ -382,7 +382,7 @@ class RequestHandler(asyncio.Protocol):
             self._paused_for_queue = False
             self._update_reading()
         if not payload.is_eof() and self._read_body_timeout is not None:
-            self._arm(self._loop.time() + self._read_body_timeout)  # the body is still coming
+            self._arm(self._time() + self._read_body_timeout)  # the body is still coming
         context = self._context.copy()
         coro = self._refuse(message) if isinstance(message, HttpProcessingError) else self._serve(message, payload)
         loop = self._loop
@@ -399,10 +399,7 @@ class RequestHandler(asyncio.Protocol):
             trusted = self._trusted_cache = bool(check is not None and check(self))
         return trusted
 
-    def _decide_request_id(self, headers: Any) -> Optional[str]:
-        settings = self._request_id
-        if settings is None:
-            return None
+    def _decide_request_id(self, settings: RequestIdSettings, headers: Any) -> str:
         rid = settings.choose(headers, self._is_peer_trusted())
         request_id.set(rid)
         return rid
@@ -422,10 +419,9 @@ class RequestHandler(asyncio.Protocol):
         proxies = self._trusted_proxies
         if proxies is not None and self._is_peer_trusted():
             proxies.apply(request)
-        if self._request_id is not None:
-            rid = self._decide_request_id(message.headers)
-            if rid is not None:
-                bind_request(request, rid, self._request_id)
+        settings = self._request_id
+        if settings is not None:
+            bind_request(request, self._decide_request_id(settings, message.headers), settings)
         if (
             payload is not EMPTY_PAYLOAD
             and message.version == HttpVersion11
@@ -556,7 +552,7 @@ class RequestHandler(asyncio.Protocol):
         if not resp.keep_alive:
             self._force_close = True
         if self.access_logger is not None:
-            await self._log_access(request, resp, loop_time=self._loop.time() - start)
+            await self._log_access(request, resp, loop_time=self._time() - start)
         if not self._force_close and not payload.is_eof():
             await self._drain_unread_body(payload)
 
@@ -589,10 +585,10 @@ class RequestHandler(asyncio.Protocol):
     async def _drain_unread_body(self, payload: StreamReader) -> None:
         """Read and drop a body the handler left, so the connection can be reused."""
         drained = 0
-        deadline = self._loop.time() + self._lingering_time
+        deadline = self._time() + self._lingering_time
         try:
             while not payload.is_eof():
-                remaining = deadline - self._loop.time()
+                remaining = deadline - self._time()
                 if remaining <= 0 or drained > MAX_LINGER_BODY:
                     self._force_close = True
                     return
@@ -649,7 +645,8 @@ class RequestHandler(asyncio.Protocol):
 
     async def _refuse(self, exc: HttpProcessingError) -> None:
         """Answer a protocol error with its status, then linger and close."""
-        self._decide_request_id(None)
+        if self._request_id is not None:
+            self._decide_request_id(self._request_id, None)
         self._task = None
         self._queue.clear()
         self._send_refusal(exc)
@@ -705,7 +702,7 @@ class RequestHandler(asyncio.Protocol):
             except OSError:
                 transport.close()
                 return
-        self._arm(self._loop.time() + LINGER_AFTER_REFUSAL, force=True)
+        self._arm(self._time() + LINGER_AFTER_REFUSAL, force=True)
 
     # -- timeouts ----------------------------------------------------------
 
@@ -723,7 +720,7 @@ class RequestHandler(asyncio.Protocol):
         transport = self.transport
         if transport is None:
             return
-        now = self._loop.time()
+        now = self._time()
         if self._lingering:
             transport.close()
             return
