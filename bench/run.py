@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One command benchmark: this project vs the real aiohttp 3.14.5 under gunicorn, with wrk.
 
-    python3 bench/run.py                  # full run, 5 rounds, about 10 minutes
+    python3 bench/run.py                  # full run, 7 rounds, about 12 minutes
     python3 bench/run.py --quick          # smoke run, well under a minute per worker class
     python3 bench/run.py --update-docs    # also refresh docs/performance.md
 
@@ -44,7 +44,7 @@ def log(message: str) -> None:
 
 def parse_args(argv: list[str]) -> tuple[Settings, argparse.Namespace]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default 7)")
     parser.add_argument("--duration", type=float, default=5, help="seconds per wrk run")
     parser.add_argument("--warmup", type=float, default=2, help="warm-up seconds per path")
     parser.add_argument("--connections", type=int, default=64)
@@ -168,8 +168,12 @@ def run_group(
                 )
 
         for rnd in range(settings.rounds):
+            # Every other round runs the stacks in reverse order, so none always goes first.
+            order = list(live.items())
+            if rnd % 2:
+                order.reverse()
             for scenario in scenarios:
-                for key, server in live.items():
+                for key, server in order:
                     result = wrk.run(
                         wrk_path,
                         server.base_url + scenario.path,

@@ -1,4 +1,11 @@
-"""Collect results, take medians, and render the markdown the user and the docs get."""
+"""Collect results, take medians, and render the markdown the user and the docs get.
+
+The ratio of a row is paired: each round loads this project and the real aiohttp back to
+back, so each round gives one ratio of two runs that saw the same machine, and the row's
+ratio is the median of those per-round ratios. A slow spell on a shared machine then
+lowers both halves of a pair instead of only one stack's median. The smallest and largest
+per-round ratios are shown beside it, so the spread is in plain sight.
+"""
 
 from __future__ import annotations
 
@@ -161,15 +168,38 @@ def _fmt_rss(cell: Cell | None) -> str:
     return f"{cell.rss_kib / 1024:.1f}"
 
 
+def round_ratios(ours: Cell, other: Cell) -> list[float]:
+    """``ours / other`` requests/s for each round both completed, in round order."""
+    return [
+        a.requests_per_sec / b.requests_per_sec
+        for a, b in zip(ours.runs, other.runs, strict=False)
+        if b.requests_per_sec > 0
+    ]
+
+
+def paired_ratio(ours: Cell, other: Cell) -> float:
+    """The median of the per-round ratios (see the module docstring)."""
+    return statistics.median(round_ratios(ours, other))
+
+
+def ratio_text(ours: Cell, other: Cell) -> str:
+    """``1.31 (1.27-1.36)``: the paired ratio, then the lowest and highest round's ratio."""
+    ratios = round_ratios(ours, other)
+    text = f"{statistics.median(ratios):.2f}"
+    if len(ratios) > 1:
+        text += f" ({min(ratios):.2f}-{max(ratios):.2f})"
+    return text
+
+
 def verdict(scenario: Scenario, ours: Cell | None, real: Cell | None) -> tuple[str, str]:
     """(ratio text, verdict text) for one row."""
     if ours is None or real is None:
         return "—", "—"
     if ours.pending:
         return "—", "pending (see notes)"
-    if ours.failed or real.failed or not ours.runs or not real.runs:
+    if ours.failed or real.failed or not round_ratios(ours, real):
         return "—", "failed (see notes)"
-    ratio = ours.rps / real.rps
+    ratio = paired_ratio(ours, real)
     misses = []
     if ratio < scenario.target_ratio:
         misses.append(f"ratio below {scenario.target_ratio}")
@@ -181,7 +211,7 @@ def verdict(scenario: Scenario, ours: Cell | None, real: Cell | None) -> tuple[s
         misses.append("errors under load")
     if ours.problems_after:
         misses.append("wrong answers after load")
-    return f"{ratio:.2f}", ("meets" if not misses else "misses: " + ", ".join(misses))
+    return ratio_text(ours, real), ("meets" if not misses else "misses: " + ", ".join(misses))
 
 
 def render(results: Results, settings: Settings, machine: dict) -> str:
@@ -190,8 +220,9 @@ def render(results: Results, settings: Settings, machine: dict) -> str:
         f"Run {machine['date']} on commit {machine['commit']}: {settings.rounds} interleaved "
         f"rounds of {settings.duration:g} s per server and scenario after a "
         f"{settings.warmup:g} s warm-up; wrk with {settings.connections} connections, "
-        f"{settings.threads} thread(s). Requests/s and latencies are medians over the rounds; "
-        "the ratio is this project / aiohttp 3.14.5 from the same run. Peak RSS is the "
+        f"{settings.threads} thread(s). Requests/s and latencies are medians over the rounds. "
+        "The ratio is this project / aiohttp 3.14.5, paired by round: the median of the "
+        "rounds' ratios, with the lowest and highest round in brackets. Peak RSS is the "
         "worker's VmHWM after all rounds.",
         "",
         "| worker class | scenario | this project req/s | aiohttp 3.14.5 req/s | ratio | "
@@ -216,8 +247,8 @@ def render(results: Results, settings: Settings, machine: dict) -> str:
             alt = cells.get("starlette")
             if alt is not None:
                 vs = "—"
-                if alt.ok and ours is not None and ours.ok:
-                    vs = f"{ours.rps / alt.rps:.2f}"
+                if alt.ok and ours is not None and ours.ok and round_ratios(ours, alt):
+                    vs = ratio_text(ours, alt)
                 alt_rows.append(
                     f"| {scenario.title} | {_fmt_rps(alt)} | {_fmt_lat(alt)} | "
                     f"{_fmt_rss(alt)} | {vs} (with {short}) |"

@@ -91,6 +91,26 @@ def test_a_pending_row_is_reported_not_failed() -> None:
     )
 
 
+def rounds(*rps: float) -> Cell:
+    return Cell(runs=[wrk.WrkResult(r, 1.0, 2.0, int(r), 0, 0) for r in rps], rss_kib=100)
+
+
+def test_the_ratio_pairs_each_round_so_a_slow_spell_hits_both_sides() -> None:
+    # Round 2 ran while the machine was slow for both stacks; round 3 only for the other.
+    ours = rounds(1300, 650, 1300)
+    other = rounds(1000, 500, 1000)
+
+    assert report.round_ratios(ours, other) == [1.3, 1.3, 1.3]
+    ratio, text = report.verdict(SCENARIOS[0], ours, other)
+    assert (ratio, text) == ("1.30 (1.30-1.30)", "misses: ratio below 1.5")
+
+
+def test_the_ratio_shows_the_spread_of_the_rounds() -> None:
+    ratio, _ = report.verdict(SCENARIOS[0], rounds(1500, 2000, 1600), rounds(1000, 1000, 1000))
+
+    assert ratio == "1.60 (1.50-2.00)"
+
+
 def test_medians_over_rounds() -> None:
     rounds = Cell(runs=[wrk.WrkResult(r, 1.0, 2.0, 1, 0, 0) for r in (10.0, 30.0, 20.0)])
 
