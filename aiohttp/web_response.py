@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final, Optional, TypeVar, Union, overload
 
 from multidict import CIMultiDict, istr
 
-from . import hdrs
+from . import hdrs, json_text
 from .abc import AbstractStreamWriter
 from .helpers import (
     ETAG_ANY,
@@ -866,7 +866,7 @@ def json_response(
     if data is not sentinel:
         if text or body:
             raise ValueError("only one of data, text, or body should be specified")
-        text = dumps(data)
+        text = json_text.dumps(data) if dumps is json_text.STD_DUMPS else dumps(data)
     return Response(
         text=text, body=body, status=status, reason=reason, headers=headers, content_type=content_type
     )
