@@ -297,6 +297,18 @@ def quoted_string(content: str) -> str:
     return '"' + content.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def remember(cache: dict[_S, _T], key: _S, value: _T, limit: int) -> _T:
+    """Store ``value`` under ``key`` in a cache kept to ``limit`` entries; return ``value``.
+
+    A full cache is emptied rather than pruned: the caches this serves hold what a server
+    sees over and over (paths, hosts, heads), which refills them at once.
+    """
+    if len(cache) >= limit:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
 def must_be_empty_body(method: str, code: int) -> bool:
     """True when a response to ``method`` with ``code`` never carries a body."""
     return code in (204, 304) or 100 <= code < 200 or method == hdrs.METH_HEAD

@@ -21,6 +21,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from . import hdrs
+from .helpers import remember
 from .http_exceptions import (
     BadHttpMessage,
     BadStatusLine,
@@ -49,7 +50,7 @@ _HOST_RE: Final = re.compile(
 )
 #: Host values already found well-formed: a server hears the same few again and again.
 #: At most 256 of up to 300 bytes; cleared when it fills up.
-_GOOD_HOSTS: set[bytes] = set()
+_GOOD_HOSTS: dict[bytes, bool] = {}
 _VERSIONS: Final = {"1.1": HttpVersion11, "1.0": HttpVersion10}
 _METHODS: Final = {m.encode(): m for m in hdrs.METH_ALL}
 _COMPRESSIONS: Final = {b"gzip": "gzip", b"deflate": "deflate", b"br": "br"}
@@ -310,9 +311,7 @@ class HttpRequestParser:
                 if not _HOST_RE.fullmatch(value):
                     self._fail(InvalidHeader(b"Host"))
                 if len(value) <= 300:
-                    if len(_GOOD_HOSTS) >= 256:
-                        _GOOD_HOSTS.clear()
-                    _GOOD_HOSTS.add(value)
+                    remember(_GOOD_HOSTS, value, True, 256)
             self._host = value
         elif lname == b"transfer-encoding":
             self._te = value if self._te is None else self._te + b"," + value
@@ -355,9 +354,7 @@ class HttpRequestParser:
                 # Only short origin-form targets: other forms depend on the method, and the
                 # bound keeps the cache small (at most 1024 x 256 characters).
                 if target.startswith("/") and len(target) <= 256:
-                    if len(_URL_CACHE) >= _URL_CACHE_SIZE:
-                        _URL_CACHE.clear()
-                    _URL_CACHE[target] = url
+                    remember(_URL_CACHE, target, url, _URL_CACHE_SIZE)
         except ValueError:  # not a request target we can serve
             self._fail(BadHttpMessage("Invalid request target"))
             raise AssertionError from None  # unreachable

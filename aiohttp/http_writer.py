@@ -9,7 +9,7 @@ from typing import Any, Callable, Final, NamedTuple, Optional, Protocol
 from multidict import CIMultiDict
 
 from .abc import AbstractStreamWriter
-from .helpers import format_http_date
+from .helpers import format_http_date, remember
 
 __all__ = ("HttpVersion", "HttpVersion10", "HttpVersion11", "StreamWriter", "http_date")
 
@@ -87,10 +87,7 @@ def serialize_headers_cached(
         key = (status_line, *fields[:-1])
     head = _HEAD_CACHE.get(key)
     if head is None:
-        head = _serialize(status_line, key[1:])
-        if len(_HEAD_CACHE) >= _HEAD_CACHE_SIZE:
-            _HEAD_CACHE.clear()
-        _HEAD_CACHE[key] = head
+        head = remember(_HEAD_CACHE, key, _serialize(status_line, key[1:]), _HEAD_CACHE_SIZE)
     if unique is not None:
         line = unique[0] + ": " + unique[1]
         if "\r" in line or "\n" in line:
@@ -224,14 +221,6 @@ class StreamWriter(AbstractStreamWriter):
             return
         if chunk and self._on_chunk_sent is not None:
             await self._on_chunk_sent(chunk)
-        self.write_eof_nowait(chunk)
-        if self.buffer_size > 0x10000:
-            await self.drain()
-
-    def write_eof_nowait(self, chunk: bytes = b"") -> None:
-        """Finish the message without awaiting: no chunk hook, no drain (callers check)."""
-        if self._eof:
-            return
         if self._compress is not None:
             chunk = (self._compress.compress(chunk) if chunk else b"") + self._compress.flush()
         data = self._frame(chunk)
@@ -240,6 +229,8 @@ class StreamWriter(AbstractStreamWriter):
         if data:
             self._send(data)
         self._eof = True
+        if self.buffer_size > 0x10000:
+            await self.drain()
 
     async def drain(self) -> None:
         """Wait until the transport's write buffer is below its high-water mark."""

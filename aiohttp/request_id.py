@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final, Optional
 
 from multidict import CIMultiDictProxy, istr
 
-from .helpers import RequestKey
+from .helpers import RequestKey, remember
 
 if TYPE_CHECKING:
     from .web_request import BaseRequest
@@ -244,7 +244,6 @@ def bind_request(request: "BaseRequest", rid: str, settings: Optional[RequestIdS
         _bind_sentry(rid)
 
 
-
 def _bind_sentry(rid: str) -> None:
     """Give this request task its own Sentry scopes, tagged with the id.
 
@@ -434,9 +433,7 @@ class _RecordFactory:
         if pathname.__class__ is str:
             names = _file_names.get(pathname)
             if names is None:
-                if len(_file_names) >= _FILE_NAMES_MAX:
-                    _file_names.clear()
-                names = _file_names[pathname] = _split_pathname(pathname)
+                names = remember(_file_names, pathname, _split_pathname(pathname), _FILE_NAMES_MAX)
         else:
             names = _split_pathname(pathname)
         levelname = _level_names.get(level)

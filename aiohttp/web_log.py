@@ -115,11 +115,11 @@ class AccessLogger(AbstractAccessLogger):
             if make is None:
                 record = logger.makeRecord(
                     logger.name, logging.INFO, _PATHNAME, 0, self._log_format % values, (), None, "log",
-                    self._extra(values),
+                    self._put_extra({}, values),
                 )
             else:
                 record = make(logger.name, logging.INFO, _PATHNAME, 0, self._log_format % values, (), None, "log")
-                self._add_extra_keys(record, values)
+                self._put_extra(record.__dict__, values)
             logger.handle(record)
         except Exception:
             logger.exception("Error in logging")
@@ -128,20 +128,14 @@ class AccessLogger(AbstractAccessLogger):
         """The value of each atom, in format order."""
         return tuple([atom(request, response, time) for atom in self._atoms])
 
-    def _add_extra_keys(self, record: logging.LogRecord, values: tuple[str, ...]) -> None:
-        """Set the ``extra`` of one line on its record, as makeRecord would."""
-        attrs = record.__dict__
+    def _put_extra(self, target: dict[str, Any], values: tuple[str, ...]) -> dict[str, Any]:
+        """Put the ``extra`` of one line (each value under its ``LOG_FORMAT_MAP`` name) into
+        ``target``: an ``extra`` dict, or the ``__dict__`` of a record, as makeRecord would."""
         for key, i in self._plain:
-            attrs[key] = values[i]
+            target[key] = values[i]
         for kind, members in self._grouped:
-            attrs[kind] = {name: values[i] for name, i in members}
-
-    def _extra(self, values: tuple[str, ...]) -> dict[str, Any]:
-        """The ``extra`` of one line: each value under its ``LOG_FORMAT_MAP`` name."""
-        extra: dict[str, Any] = {key: values[i] for key, i in self._plain}
-        for kind, members in self._grouped:
-            extra[kind] = {name: values[i] for name, i in members}
-        return extra
+            target[kind] = {name: values[i] for name, i in members}
+        return target
 
 
 _PATHNAME: Final = __file__

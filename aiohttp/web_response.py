@@ -767,7 +767,7 @@ class Response(StreamResponse):
             return False
         method = request._method
         status = self._status
-        empty = status < 200 or status == 204 or status == 304 or method == hdrs.METH_HEAD
+        empty = must_be_empty_body(method, status)
         headers = self._headers
         if hdrs.CONTENT_LENGTH not in headers and (not empty or method == hdrs.METH_HEAD):
             headers[hdrs.CONTENT_LENGTH] = str(len(body))

@@ -177,14 +177,8 @@ def round_ratios(ours: Cell, other: Cell) -> list[float]:
     ]
 
 
-def paired_ratio(ours: Cell, other: Cell) -> float:
-    """The median of the per-round ratios (see the module docstring)."""
-    return statistics.median(round_ratios(ours, other))
-
-
-def ratio_text(ours: Cell, other: Cell) -> str:
-    """``1.31 (1.27-1.36)``: the paired ratio, then the lowest and highest round's ratio."""
-    ratios = round_ratios(ours, other)
+def ratio_text(ratios: list[float]) -> str:
+    """``1.31 (1.27-1.36)``: the paired ratio (the median), then the lowest and highest."""
     text = f"{statistics.median(ratios):.2f}"
     if len(ratios) > 1:
         text += f" ({min(ratios):.2f}-{max(ratios):.2f})"
@@ -197,9 +191,10 @@ def verdict(scenario: Scenario, ours: Cell | None, real: Cell | None) -> tuple[s
         return "—", "—"
     if ours.pending:
         return "—", "pending (see notes)"
-    if ours.failed or real.failed or not round_ratios(ours, real):
+    ratios = round_ratios(ours, real)
+    if ours.failed or real.failed or not ratios:
         return "—", "failed (see notes)"
-    ratio = paired_ratio(ours, real)
+    ratio = statistics.median(ratios)
     misses = []
     if ratio < scenario.target_ratio:
         misses.append(f"ratio below {scenario.target_ratio}")
@@ -211,7 +206,7 @@ def verdict(scenario: Scenario, ours: Cell | None, real: Cell | None) -> tuple[s
         misses.append("errors under load")
     if ours.problems_after:
         misses.append("wrong answers after load")
-    return ratio_text(ours, real), ("meets" if not misses else "misses: " + ", ".join(misses))
+    return ratio_text(ratios), ("meets" if not misses else "misses: " + ", ".join(misses))
 
 
 def render(results: Results, settings: Settings, machine: dict) -> str:
@@ -247,8 +242,9 @@ def render(results: Results, settings: Settings, machine: dict) -> str:
             alt = cells.get("starlette")
             if alt is not None:
                 vs = "—"
-                if alt.ok and ours is not None and ours.ok and round_ratios(ours, alt):
-                    vs = ratio_text(ours, alt)
+                ratios = round_ratios(ours, alt) if alt.ok and ours is not None and ours.ok else []
+                if ratios:
+                    vs = ratio_text(ratios)
                 alt_rows.append(
                     f"| {scenario.title} | {_fmt_rps(alt)} | {_fmt_lat(alt)} | "
                     f"{_fmt_rss(alt)} | {vs} (with {short}) |"
