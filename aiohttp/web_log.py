@@ -1,4 +1,4 @@
-"""The access logger: aiohttp's format language, compiled once into callables."""
+"""The access logger: aiohttp's format language, compiled once per format into one function."""
 
 import datetime
 import functools
@@ -19,14 +19,37 @@ if TYPE_CHECKING:
 
 __all__ = ("AccessLogger",)
 
-_Atom = Callable[["BaseRequest", "StreamResponse", float], str]
+# What an atom's value is, as a Python expression over ``request``, ``response`` and
+# ``time`` (the request's duration). A format compiles into one function evaluating them.
+_ATOM_EXPRESSIONS: Final = {
+    "a": 'request.remote or "-"',
+    "t": "_local_time(time_mod.time() - time)",
+    "P": "_pid_text()",
+    "r": "_first_line(request)",
+    "s": "_STATUS_TEXTS.get(response.status) or str(response.status)",
+    # As aiohttp documents %b: the response's size including its status line and headers.
+    "b": 'str(getattr(response, "_sent_bytes", 0) or response.body_length)',
+    "T": "str(round(time))",
+    "Tf": '"%06f" % time',
+    "D": "str(round(time * 1000000))",
+    "L": '_request_id_var.get() or "-"',
+}
+_HEADER_EXPRESSIONS: Final = {
+    "i": 'request.headers.get({name!r}, "-")',
+    "o": 'response.headers.get({name!r}, "-")',
+    "e": '_environ.get({name!r}, "-")',
+}
 
 
-class KeyMethod(NamedTuple):
-    """One compiled atom: its ``extra`` key (a name, or a (kind, header) pair) and callable."""
+class _Atom(NamedTuple):
+    """One atom of a format: its ``extra`` key (a name, or a (kind, header) pair) and its
+    value as an expression."""
 
     key: Any
-    method: _Atom
+    expression: str
+
+
+_Fill = Callable[["BaseRequest", "StreamResponse", float, dict[str, Any]], tuple[str, ...]]
 
 
 # The second last formatted and its text: every line in that second reuses it.
@@ -78,25 +101,11 @@ class AccessLogger(AbstractAccessLogger):
         if not isinstance(log_format, str):
             raise TypeError(f"log_format must be a str such as {self.LOG_FORMAT!r}, not {log_format!r}")
         super().__init__(logger, log_format)
-        self._log_format, self._methods = _compile_format(log_format)
-        self._atoms = tuple(km.method for km in self._methods)
-        # The default format's atoms are worked out in one call (see _default_row).
-        self._row = _default_row if log_format == _DEFAULT_FORMAT else self._atom_row
-        # Where each value goes in ``extra``: plain keys, then one dict per header kind
-        # (``request_header: {"User-Agent": ...}``); a repeated atom keeps its first place
-        # and its last value, as building the dict in order would.
-        plain: dict[str, int] = {}
-        grouped: dict[str, dict[str, int]] = {}
-        for i, km in enumerate(self._methods):
-            if km.key.__class__ is str:
-                plain[km.key] = i
-            else:
-                grouped.setdefault(km.key[0], {})[km.key[1]] = i
-        self._plain = tuple(plain.items())
-        self._grouped = tuple((kind, tuple(members.items())) for kind, members in grouped.items())
+        self._log_format, self._atoms, self._fill = _compile_format(log_format)
         # None of the keys is an attribute a stdlib-made record has, so they can be set
         # on such records without makeRecord's per-key check.
-        self._extra_is_safe = _RESERVED.isdisjoint(plain) and _RESERVED.isdisjoint(grouped)
+        keys = {atom.key if atom.key.__class__ is str else atom.key[0] for atom in self._atoms}
+        self._extra_is_safe = _RESERVED.isdisjoint(keys)
 
     @property
     def enabled(self) -> bool:
@@ -107,35 +116,22 @@ class AccessLogger(AbstractAccessLogger):
         if not logger.isEnabledFor(logging.INFO):
             return
         try:
-            values = self._row(request, response, time)
             # Like logger.info() minus findCaller's walk up the stack: the caller of an
             # access line is always this method. The record factory, filters, handlers
             # and propagation still apply.
             make = _record_maker(logger) if self._extra_is_safe else None
             if make is None:
+                extra: dict[str, Any] = {}
+                values = self._fill(request, response, time, extra)
                 record = logger.makeRecord(
-                    logger.name, logging.INFO, _PATHNAME, 0, self._log_format % values, (), None, "log",
-                    self._put_extra({}, values),
+                    logger.name, logging.INFO, _PATHNAME, 0, self._log_format % values, (), None, "log", extra
                 )
             else:
-                record = make(logger.name, logging.INFO, _PATHNAME, 0, self._log_format % values, (), None, "log")
-                self._put_extra(record.__dict__, values)
+                record = make(logger.name, logging.INFO, _PATHNAME, 0, "", (), None, "log")
+                record.msg = self._log_format % self._fill(request, response, time, record.__dict__)
             logger.handle(record)
         except Exception:
             logger.exception("Error in logging")
-
-    def _atom_row(self, request: "BaseRequest", response: "StreamResponse", time: float) -> tuple[str, ...]:
-        """The value of each atom, in format order."""
-        return tuple([atom(request, response, time) for atom in self._atoms])
-
-    def _put_extra(self, target: dict[str, Any], values: tuple[str, ...]) -> dict[str, Any]:
-        """Put the ``extra`` of one line (each value under its ``LOG_FORMAT_MAP`` name) into
-        ``target``: an ``extra`` dict, or the ``__dict__`` of a record, as makeRecord would."""
-        for key, i in self._plain:
-            target[key] = values[i]
-        for kind, members in self._grouped:
-            target[kind] = {name: values[i] for name, i in members}
-        return target
 
 
 _PATHNAME: Final = __file__
@@ -161,9 +157,15 @@ def _record_maker(logger: logging.Logger) -> Optional[Callable[..., logging.LogR
 
 
 @functools.lru_cache(maxsize=32)
-def _compile_format(log_format: str) -> tuple[str, tuple[KeyMethod, ...]]:
-    """Turn a format string into a ``%s`` template and one callable per atom."""
-    methods: list[KeyMethod] = []
+def _compile_format(log_format: str) -> tuple[str, tuple[_Atom, ...], _Fill]:
+    """Turn a format into a ``%s`` template, its atoms, and the function that fills a line.
+
+    The function computes every atom's value in one pass, puts each into ``extra`` (plain
+    keys first, then one dict per header kind: ``request_header: {"User-Agent": ...}``)
+    and returns the values in format order. A repeated atom keeps its first place and
+    its last value, as building the dict in order would.
+    """
+    atoms: list[_Atom] = []
     parts: list[str] = []
     pos = 0
     for match in AccessLogger.FORMAT_RE.finditer(log_format):
@@ -172,29 +174,40 @@ def _compile_format(log_format: str) -> tuple[str, tuple[KeyMethod, ...]]:
         atom, name, kind = match.groups()
         if atom == "%":
             parts.append("%%")
-            continue
-        parts.append("%s")
-        if name is None:
-            methods.append(KeyMethod(AccessLogger.LOG_FORMAT_MAP[atom], _ATOMS[atom]))
+        elif name is None:
+            parts.append("%s")
+            atoms.append(_Atom(AccessLogger.LOG_FORMAT_MAP[atom], _ATOM_EXPRESSIONS[atom]))
         else:
+            parts.append("%s")
             key_pair = (AccessLogger.LOG_FORMAT_MAP[kind], name)
-            methods.append(KeyMethod(key_pair, _HEADER_ATOMS[kind](name)))
+            atoms.append(_Atom(key_pair, _HEADER_EXPRESSIONS[kind].format(name=name)))
     parts.append(log_format[pos:].replace("%", "%%"))
-    return "".join(parts), tuple(methods)
+    return "".join(parts), tuple(atoms), _compile_fill(atoms)
 
 
-def _remote(request: "BaseRequest", response: "StreamResponse", time: float) -> str:
-    return request.remote or "-"
-
-
-def _start_time(request: "BaseRequest", response: "StreamResponse", time: float) -> str:
-    return _local_time(time_mod.time() - time)
+def _compile_fill(atoms: list[_Atom]) -> _Fill:
+    """The fill function of a format's atoms, as straight-line code (see _compile_format)."""
+    lines = ["def fill(request, response, time, extra):"]
+    lines += [f"    v{i} = {atom.expression}" for i, atom in enumerate(atoms)]
+    groups: dict[str, list[str]] = {}
+    for i, atom in enumerate(atoms):
+        if atom.key.__class__ is str:
+            lines.append(f"    extra[{atom.key!r}] = v{i}")
+        else:
+            groups.setdefault(atom.key[0], []).append(f"{atom.key[1]!r}: v{i}")
+    lines += [f"    extra[{kind!r}] = {{{', '.join(members)}}}" for kind, members in groups.items()]
+    lines.append(f"    return ({''.join(f'v{i}, ' for i in range(len(atoms)))})")
+    namespace: dict[str, Any] = dict(_FILL_GLOBALS)
+    # Only our own expressions reach exec: header names are tokens (FORMAT_RE), quoted by repr.
+    exec(compile("\n".join(lines), "<access log format>", "exec"), namespace)
+    fill: _Fill = namespace["fill"]
+    return fill
 
 
 _PID: list[Optional[tuple[int, str]]] = [None]
 
 
-def _pid(request: "BaseRequest", response: "StreamResponse", time: float) -> str:
+def _pid_text() -> str:
     pid = os.getpid()
     cached = _PID[0]
     if cached is None or cached[0] != pid:  # a fork (gunicorn) changes it
@@ -206,7 +219,7 @@ _VERSION_TAILS: Final = {(1, 1): " HTTP/1.1", (1, 0): " HTTP/1.0"}
 _STATUS_TEXTS: Final = {code: str(code) for code in range(100, 600)}
 
 
-def _first_line(request: "BaseRequest", response: "StreamResponse", time: float) -> str:
+def _first_line(request: "BaseRequest") -> str:
     version = request.version
     try:
         tail = _VERSION_TAILS[version]
@@ -215,87 +228,13 @@ def _first_line(request: "BaseRequest", response: "StreamResponse", time: float)
     return f"{request.method} {request.path_qs}{tail}"
 
 
-def _status(request: "BaseRequest", response: "StreamResponse", time: float) -> str:
-    status = response.status
-    return _STATUS_TEXTS[status] if status.__class__ is int and 100 <= status < 600 else str(status)
-
-
-def _size(request: "BaseRequest", response: "StreamResponse", time: float) -> str:
-    # As aiohttp documents %b: the response's size including its status line and headers.
-    return str(getattr(response, "_sent_bytes", 0) or response.body_length)
-
-
-def _seconds(request: "BaseRequest", response: "StreamResponse", time: float) -> str:
-    return str(round(time))
-
-
-def _seconds_frac(request: "BaseRequest", response: "StreamResponse", time: float) -> str:
-    return "%06f" % time
-
-
-def _micro(request: "BaseRequest", response: "StreamResponse", time: float) -> str:
-    return str(round(time * 1000000))
-
-
-def _rid(request: "BaseRequest", response: "StreamResponse", time: float) -> str:
-    return _request_id_var.get() or "-"
-
-
-_ATOMS: Final[dict[str, _Atom]] = {
-    "a": _remote,
-    "t": _start_time,
-    "P": _pid,
-    "r": _first_line,
-    "s": _status,
-    "b": _size,
-    "T": _seconds,
-    "Tf": _seconds_frac,
-    "D": _micro,
-    "L": _rid,
+# What the atoms' expressions may use besides their three arguments.
+_FILL_GLOBALS: Final = {
+    "_local_time": _local_time,
+    "time_mod": time_mod,
+    "_pid_text": _pid_text,
+    "_first_line": _first_line,
+    "_STATUS_TEXTS": _STATUS_TEXTS,
+    "_request_id_var": _request_id_var,
+    "_environ": os.environ,
 }
-
-
-def _request_header(name: str) -> _Atom:
-    def atom(request: "BaseRequest", response: "StreamResponse", time: float) -> str:
-        return request.headers.get(name, "-")
-
-    return atom
-
-
-def _response_header(name: str) -> _Atom:
-    def atom(request: "BaseRequest", response: "StreamResponse", time: float) -> str:
-        return response.headers.get(name, "-")
-
-    return atom
-
-
-def _environ(name: str) -> _Atom:
-    def atom(request: "BaseRequest", response: "StreamResponse", time: float) -> str:
-        return os.environ.get(name, "-")
-
-    return atom
-
-
-_HEADER_ATOMS: Final[dict[str, Callable[[str], _Atom]]] = {
-    "i": _request_header,
-    "o": _response_header,
-    "e": _environ,
-}
-
-
-_DEFAULT_FORMAT: Final = AccessLogger.LOG_FORMAT
-
-
-def _default_row(request: "BaseRequest", response: "StreamResponse", time: float) -> tuple[str, ...]:
-    """The atoms of ``LOG_FORMAT`` (the format nearly every server logs with), called
-    directly rather than through the per-atom loop; the two headers looked up inline."""
-    headers = request.headers
-    return (
-        _remote(request, response, time),
-        _start_time(request, response, time),
-        _first_line(request, response, time),
-        _status(request, response, time),
-        _size(request, response, time),
-        headers.get("Referer", "-"),
-        headers.get("User-Agent", "-"),
-    )

@@ -399,11 +399,6 @@ class RequestHandler(asyncio.Protocol):
             trusted = self._trusted_cache = bool(check is not None and check(self))
         return trusted
 
-    def _decide_request_id(self, settings: RequestIdSettings, headers: Any) -> str:
-        rid = settings.choose(headers, self._is_peer_trusted())
-        request_id.set(rid)
-        return rid
-
     async def _serve(self, message: RawRequestMessage, payload: StreamReader) -> None:
         loop = self._loop
         start = self._time()
@@ -421,7 +416,9 @@ class RequestHandler(asyncio.Protocol):
             proxies.apply(request)
         settings = self._request_id
         if settings is not None:
-            bind_request(request, self._decide_request_id(settings, message.headers), settings)
+            rid = settings.choose(message.headers, self._is_peer_trusted())
+            request_id.set(rid)
+            bind_request(request, rid, settings)
         if (
             payload is not EMPTY_PAYLOAD
             and message.version == HttpVersion11
@@ -646,7 +643,7 @@ class RequestHandler(asyncio.Protocol):
     async def _refuse(self, exc: HttpProcessingError) -> None:
         """Answer a protocol error with its status, then linger and close."""
         if self._request_id is not None:
-            self._decide_request_id(self._request_id, None)
+            request_id.set(self._request_id.choose(None, peer_trusted=False))
         self._task = None
         self._queue.clear()
         self._send_refusal(exc)
