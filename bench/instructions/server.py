@@ -34,7 +34,9 @@ def _access_logger() -> logging.Logger | None:
 
 
 async def main(port: int) -> None:
-    app = bench_app.make_app()
+    # The app gunicorn serves (``app:app``), made once at import: calling make_app() again
+    # would give the application's logger a second handler and count its line twice.
+    app = bench_app.app
     done = asyncio.Event()
 
     async def quit_(request: web.Request) -> web.Response:
