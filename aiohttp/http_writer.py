@@ -71,29 +71,23 @@ _HEAD_CACHE_SIZE: Final = 256
 
 
 def serialize_headers_cached(
-    status_line: str, headers: "CIMultiDict[str]", unique: Optional[tuple[str, str]] = None
+    status_line: str, headers: "CIMultiDict[str]", last: Optional[tuple[str, str]] = None
 ) -> bytes:
     """``serialize_headers``, remembered for heads seen before (it is a pure function).
 
-    ``unique`` is a field that differs on every response (a request id): when it is the
-    last one, the head without it is what is remembered, and its line is added after.
+    ``last`` is one more field, not in ``headers``, that differs on every response (a
+    request id): its line is added after the remembered head.
     """
-    if unique is None:
-        key: tuple[Any, ...] = (status_line, *headers.items())
-    else:
-        fields = list(headers.items())
-        if not fields or fields[-1] != unique:
-            return serialize_headers(status_line, headers)
-        key = (status_line, *fields[:-1])
+    key = (status_line, *headers.items())
     head = _HEAD_CACHE.get(key)
     if head is None:
         head = remember(_HEAD_CACHE, key, _serialize(status_line, key[1:]), _HEAD_CACHE_SIZE)
-    if unique is not None:
-        line = unique[0] + ": " + unique[1]
-        if "\r" in line or "\n" in line:
-            raise ValueError(_BAD_HEADER_MESSAGE)
-        head = head[:-2] + (line + "\r\n\r\n").encode("utf-8")
-    return head
+    if last is None:
+        return head
+    line = f"{last[0]}: {last[1]}\r\n\r\n"
+    if line.count("\n") != 2 or line.count("\r") != 2:
+        raise ValueError(_BAD_HEADER_MESSAGE)
+    return head[:-2] + line.encode("utf-8")
 
 
 class StreamWriter(AbstractStreamWriter):

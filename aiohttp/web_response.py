@@ -428,6 +428,9 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
         if self._compression:
             await self._start_compression(request)
         self._prepare_headers()
+        echo = self._echo_field(request)
+        if echo is not None:
+            self._headers[echo[0]] = echo[1]
         status_line = self._status_line(request.version)
         if writer.__class__ is StreamWriter and writer._on_headers_sent is None:
             writer.buffer_headers(status_line, self._headers)
@@ -436,7 +439,10 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
         return writer
 
     def _prepare_headers(self) -> None:
-        """Complete the headers: cookies, framing, Date, Server, Connection, request id."""
+        """Complete the headers: cookies, framing, Date, Server, Connection.
+
+        The request id's field, when the server echoes one, comes last (``_echo_field``).
+        """
         request = self._req
         assert request is not None
         writer = self._payload_writer
@@ -478,9 +484,6 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
             headers[hdrs.DATE] = http_date()
         if hdrs.SERVER not in headers:
             headers[hdrs.SERVER] = SERVER_SOFTWARE
-        echo = request._echo_header
-        if echo is not None and echo[0] not in headers:
-            headers[echo[0]] = echo[1]
         if hdrs.CONNECTION not in headers:
             if keep_alive:
                 if version == HttpVersion10:
@@ -488,6 +491,13 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
             elif version == HttpVersion11:
                 headers[hdrs.CONNECTION] = "close"
         self._keep_alive = keep_alive
+
+    def _echo_field(self, request: "BaseRequest") -> Optional[tuple[str, str]]:
+        """The request id field to add after the others; None if off or the handler set it."""
+        echo = request._echo_header
+        if echo is None or echo[0] in self._headers:
+            return None
+        return echo
 
     def _status_line(self, version: Any) -> str:
         status = self._status
@@ -776,9 +786,10 @@ class Response(StreamResponse):
         self._payload_writer = writer
         try:
             self._prepare_headers()
-            head = serialize_headers_cached(
-                self._status_line(request._message.version), headers, request._echo_header
-            )
+            echo = self._echo_field(request)
+            head = serialize_headers_cached(self._status_line(request._message.version), headers, echo)
+            if echo is not None:
+                headers[echo[0]] = echo[1]  # as the ordinary path leaves them
         except BaseException:
             # Leave the response unprepared, so the ordinary path meets (and reports) it.
             self._req = None

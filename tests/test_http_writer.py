@@ -218,19 +218,15 @@ def test_remembered_heads_are_exact() -> None:
         assert serialize_headers_cached(status_line, headers) == serialize_headers(status_line, headers)
 
 
-def test_a_unique_last_field_is_added_to_the_remembered_rest() -> None:
+def test_a_last_field_is_added_to_the_remembered_head() -> None:
     """A request id differs on every response: the head without it is what is reused."""
     for rid in ("aaaa", "bbbb"):
-        headers = CIMultiDict({"Content-Type": "text/plain", "X-Request-ID": rid})
-        expected = serialize_headers("HTTP/1.1 200 OK", headers)
+        expected = serialize_headers("HTTP/1.1 200 OK", CIMultiDict({"Content-Type": "text/plain", "X-Request-ID": rid}))
+        headers = CIMultiDict({"Content-Type": "text/plain"})
         assert serialize_headers_cached("HTTP/1.1 200 OK", headers, ("X-Request-ID", rid)) == expected
-    # Not the last field (or not there): the head is serialised whole, as it is.
-    headers = CIMultiDict({"X-Request-ID": "cccc", "Content-Type": "text/plain"})
-    cached = serialize_headers_cached("HTTP/1.1 200 OK", headers, ("X-Request-ID", "cccc"))
-    assert cached == serialize_headers("HTTP/1.1 200 OK", headers)
-    with pytest.raises(ValueError, match="Newline or carriage return"):
-        bad = CIMultiDict({"Content-Type": "text/plain", "X-Request-ID": "a\r\nb"})
-        serialize_headers_cached("HTTP/1.1 200 OK", bad, ("X-Request-ID", "a\r\nb"))
+    for bad in ("a\r\nb", "a\nb", "a\rb"):
+        with pytest.raises(ValueError, match="Newline or carriage return"):
+            serialize_headers_cached("HTTP/1.1 200 OK", CIMultiDict({"Content-Type": "text/plain"}), ("X-Request-ID", bad))
 
 
 # -- Date ---------------------------------------------------------------------------------
