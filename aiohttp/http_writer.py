@@ -78,7 +78,7 @@ def serialize_headers_cached(
     ``last`` is one more field, not in ``headers``, that differs on every response (a
     request id): its line is added after the remembered head.
     """
-    key = (status_line, *headers.items())
+    key: tuple[Any, ...] = (status_line, *headers.items())
     head = _HEAD_CACHE.get(key)
     if head is None:
         head = remember(_HEAD_CACHE, key, _serialize(status_line, key[1:]), _HEAD_CACHE_SIZE)
