@@ -478,12 +478,10 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
             if should_remove_content_length(request.method, self._status):
                 headers.pop(hdrs.CONTENT_LENGTH, None)
             headers.pop(hdrs.TRANSFER_ENCODING, None)
-        elif hdrs.CONTENT_TYPE not in headers:
-            headers[hdrs.CONTENT_TYPE] = "application/octet-stream"
-        if hdrs.DATE not in headers:
-            headers[hdrs.DATE] = http_date()
-        if hdrs.SERVER not in headers:
-            headers[hdrs.SERVER] = SERVER_SOFTWARE
+        else:
+            headers.setdefault(hdrs.CONTENT_TYPE, "application/octet-stream")
+        headers.setdefault(hdrs.DATE, http_date())
+        headers.setdefault(hdrs.SERVER, SERVER_SOFTWARE)
         if hdrs.CONNECTION not in headers:
             if keep_alive:
                 if version == HttpVersion10:
@@ -779,8 +777,8 @@ class Response(StreamResponse):
         status = self._status
         empty = must_be_empty_body(method, status)
         headers = self._headers
-        if hdrs.CONTENT_LENGTH not in headers and (not empty or method == hdrs.METH_HEAD):
-            headers[hdrs.CONTENT_LENGTH] = str(len(body))
+        if not empty or method == hdrs.METH_HEAD:
+            headers.setdefault(hdrs.CONTENT_LENGTH, str(len(body)))
         self._must_be_empty_body = empty
         self._req = request
         self._payload_writer = writer
