@@ -430,6 +430,20 @@ class HttpRequestParser:
 #: paths again and again, and yarl URLs are immutable. Cleared when it fills up.
 _URL_CACHE: dict[str, URL] = {}
 _URL_CACHE_SIZE: Final = 1024
+# The text of those URLs, rendered when first asked for (every access line asks), with the
+# URL it belongs to: a text is only ever handed out for its own URL object.
+_URL_TEXTS: dict[str, tuple[URL, str]] = {}
+
+
+def target_text(target: str, url: URL) -> str:
+    """``str(url)`` for the URL parsed from ``target``; rendered once while it is cached."""
+    known = _URL_TEXTS.get(target)
+    if known is not None and known[0] is url:
+        return known[1]
+    text = str(url)
+    if _URL_CACHE.get(target) is url:
+        remember(_URL_TEXTS, target, (url, text), _URL_CACHE_SIZE)
+    return text
 
 
 def _make_url(method: str, target: str) -> URL:

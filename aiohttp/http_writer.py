@@ -56,10 +56,13 @@ def serialize_headers(status_line: str, headers: "CIMultiDict[str]") -> bytes:
 
 def _serialize(status_line: str, fields: Collection[tuple[str, str]]) -> bytes:
     text = "\r\n".join([status_line, *[k + ": " + v for k, v in fields], "", ""])
-    # Every line break must be one of ours: a CR or LF inside a name or value would
-    # let a handler split the response.
-    expected = len(fields) + 2
-    if text.count("\n") != expected or text.count("\r") != expected:
+    return _encode_checked(text, len(fields) + 2)
+
+
+def _encode_checked(text: str, line_breaks: int) -> bytes:
+    """``text`` as bytes, if its only line breaks are the ``line_breaks`` CRLFs we wrote: a CR
+    or LF inside a name or value would let a handler split the response."""
+    if text.count("\n") != line_breaks or text.count("\r") != line_breaks:
         raise ValueError(_BAD_HEADER_MESSAGE)
     return text.encode("utf-8")
 
@@ -84,10 +87,7 @@ def serialize_headers_cached(
         head = remember(_HEAD_CACHE, key, _serialize(status_line, key[1:]), _HEAD_CACHE_SIZE)
     if last is None:
         return head
-    line = f"{last[0]}: {last[1]}\r\n\r\n"
-    if line.count("\n") != 2 or line.count("\r") != 2:
-        raise ValueError(_BAD_HEADER_MESSAGE)
-    return head[:-2] + line.encode("utf-8")
+    return head[:-2] + _encode_checked(f"{last[0]}: {last[1]}\r\n\r\n", 2)
 
 
 class StreamWriter(AbstractStreamWriter):

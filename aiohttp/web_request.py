@@ -28,10 +28,9 @@ from .helpers import (
     RequestKey,
     parse_http_date,
     reify,
-    remember,
     sentinel,
 )
-from .http_parser import RawRequestMessage
+from .http_parser import RawRequestMessage, target_text
 from .http_writer import HttpVersion
 from .streams import EmptyStreamReader, StreamReader
 from .typedefs import DEFAULT_JSON_DECODER, JSONDecoder, LooseHeaders, RawHeaders, StrOrURL
@@ -72,12 +71,6 @@ _FORWARDED_PAIR_RE: Final = re.compile(_FORWARDED_PAIR)
 
 _COOKIE_NAME_RE: Final = re.compile(rf"^{_TOKEN}$")
 _COOKIE_ESCAPE_RE: Final = re.compile(r"\\(?:([0-3][0-7][0-7])|(.))")
-
-# The text of recently seen request URLs, by target, with the URL it was made from: the
-# parser shares one URL object per repeated target, so ``path_qs`` (asked for by every
-# access line) renders each once. The identity check keeps a text to its own URL.
-_URL_TEXTS: dict[str, tuple[URL, str]] = {}
-_URL_TEXTS_SIZE: Final = 1024
 
 
 def _unquote_cookie(value: str) -> str:
@@ -394,15 +387,7 @@ class BaseRequest(MutableMapping[str, Any], HeadersMixin):
 
     @reify
     def path_qs(self) -> str:
-        url = self._rel_url
-        target = self._message.path
-        known = _URL_TEXTS.get(target)
-        if known is not None and known[0] is url:
-            return known[1]
-        text = str(url)
-        if url is self._message.url and target.startswith("/") and len(target) <= 256:
-            remember(_URL_TEXTS, target, (url, text), _URL_TEXTS_SIZE)
-        return text
+        return target_text(self._message.path, self._rel_url)
 
     @property
     def raw_path(self) -> str:

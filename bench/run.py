@@ -44,11 +44,14 @@ def log(message: str) -> None:
 
 def parse_args(argv: list[str]) -> tuple[Settings, argparse.Namespace]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default 7)")
-    parser.add_argument("--duration", type=float, default=5, help="seconds per wrk run")
-    parser.add_argument("--warmup", type=float, default=2, help="warm-up seconds per path")
-    parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=1)
+    defaults = Settings()
+    parser.add_argument(
+        "--rounds", type=int, default=defaults.rounds, help=f"interleaved rounds (default {defaults.rounds})"
+    )
+    parser.add_argument("--duration", type=float, default=defaults.duration, help="seconds per wrk run")
+    parser.add_argument("--warmup", type=float, default=defaults.warmup, help="warm-up seconds per path")
+    parser.add_argument("--connections", type=int, default=defaults.connections)
+    parser.add_argument("--threads", type=int, default=defaults.threads)
     parser.add_argument(
         "--worker-class",
         action="append",

@@ -119,7 +119,7 @@ EXPECTED = {
 class Settings:
     """Knobs a user may turn from the command line."""
 
-    rounds: int = 5
+    rounds: int = 7
     duration: float = 5.0
     warmup: float = 2.0
     connections: int = 64
