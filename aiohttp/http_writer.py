@@ -9,7 +9,7 @@ from typing import Any, Callable, Final, NamedTuple, Optional, Protocol
 from multidict import CIMultiDict
 
 from .abc import AbstractStreamWriter
-from .helpers import format_http_date, remember
+from .helpers import format_http_date
 
 __all__ = ("HttpVersion", "HttpVersion10", "HttpVersion11", "StreamWriter", "http_date")
 
@@ -51,12 +51,18 @@ _BAD_HEADER_MESSAGE: Final = (
 
 def serialize_headers(status_line: str, headers: "CIMultiDict[str]") -> bytes:
     """Status line plus header fields, CRLF-terminated, refusing embedded CR or LF."""
-    return _serialize(status_line, headers.items())
+    return serialize_fields(status_line, headers.items())
 
 
-def _serialize(status_line: str, fields: Collection[tuple[str, str]]) -> bytes:
+def serialize_fields(status_line: str, fields: Collection[tuple[str, str]]) -> bytes:
+    """``serialize_headers`` for fields already taken out of their multidict."""
     text = "\r\n".join([status_line, *[k + ": " + v for k, v in fields], "", ""])
     return _encode_checked(text, len(fields) + 2)
+
+
+def add_field(head: bytes, name: str, value: str) -> bytes:
+    """A serialised ``head`` with one more field at its end, checked like the others."""
+    return head[:-2] + _encode_checked(f"{name}: {value}\r\n\r\n", 2)
 
 
 def _encode_checked(text: str, line_breaks: int) -> bytes:
@@ -65,29 +71,6 @@ def _encode_checked(text: str, line_breaks: int) -> bytes:
     if text.count("\n") != line_breaks or text.count("\r") != line_breaks:
         raise ValueError(_BAD_HEADER_MESSAGE)
     return text.encode("utf-8")
-
-
-#: Heads already serialised, by status line and header fields: most responses repeat one
-#: within the same second. Cleared when full.
-_HEAD_CACHE: dict[tuple[Any, ...], bytes] = {}
-_HEAD_CACHE_SIZE: Final = 256
-
-
-def serialize_headers_cached(
-    status_line: str, headers: "CIMultiDict[str]", last: Optional[tuple[str, str]] = None
-) -> bytes:
-    """``serialize_headers``, remembered for heads seen before (it is a pure function).
-
-    ``last`` is one more field, not in ``headers``, that differs on every response (a
-    request id): its line is added after the remembered head.
-    """
-    key: tuple[Any, ...] = (status_line, *headers.items())
-    head = _HEAD_CACHE.get(key)
-    if head is None:
-        head = remember(_HEAD_CACHE, key, _serialize(status_line, key[1:]), _HEAD_CACHE_SIZE)
-    if last is None:
-        return head
-    return head[:-2] + _encode_checked(f"{last[0]}: {last[1]}\r\n\r\n", 2)
 
 
 class StreamWriter(AbstractStreamWriter):

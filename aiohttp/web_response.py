@@ -26,6 +26,7 @@ from .helpers import (
     must_be_empty_body,
     parse_accept_encoding,
     parse_http_date,
+    remember,
     sentinel,
     should_remove_content_length,
     validate_etag_value,
@@ -34,8 +35,9 @@ from .http_writer import (
     HttpVersion10,
     HttpVersion11,
     StreamWriter,
+    add_field,
     http_date,
-    serialize_headers_cached,
+    serialize_fields,
 )
 from .typedefs import JSONEncoder, LooseHeaders
 
@@ -591,6 +593,13 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
         return True
 
 
+#: Heads of whole responses (``Response._whole_head``): serialised head, the fields that
+#: preparing appended, the writer's length and keep-alive, by everything that decides them.
+_WholeHead = tuple[bytes, tuple[tuple[str, str], ...], Optional[int], bool]
+_WHOLE_HEADS: dict[tuple[Any, ...], _WholeHead] = {}
+_WHOLE_HEADS_SIZE: Final = 256
+#: Where the handler-set fields start in a ``_WHOLE_HEADS`` key.
+_WHOLE_KEY_FIELDS: Final = 7
 _TEXT_PLAIN_UTF8: Final = "text/plain; charset=utf-8"
 #: Bodies up to this size are sent by ``_send_whole`` without waiting for the transport.
 _SEND_WHOLE_LIMIT: Final = 0x8000
@@ -773,21 +782,16 @@ class Response(StreamResponse):
             or request._needs_prepare_hook()
         ):
             return False
-        method = request._method
-        status = self._status
-        empty = must_be_empty_body(method, status)
-        headers = self._headers
-        if not empty or method == hdrs.METH_HEAD:
-            headers.setdefault(hdrs.CONTENT_LENGTH, str(len(body)))
+        empty = must_be_empty_body(request._method, self._status)
         self._must_be_empty_body = empty
         self._req = request
         self._payload_writer = writer
         try:
-            self._prepare_headers()
+            head = self._whole_head(request, len(body), empty)
             echo = self._echo_field(request)
-            head = serialize_headers_cached(self._status_line(request._message.version), headers, echo)
             if echo is not None:
-                headers[echo[0]] = echo[1]  # as the ordinary path leaves them
+                head = add_field(head, *echo)
+                self._headers[echo[0]] = echo[1]  # as the ordinary path leaves them
         except BaseException:
             # Leave the response unprepared, so the ordinary path meets (and reports) it.
             self._req = None
@@ -802,6 +806,46 @@ class Response(StreamResponse):
         writer.send_whole(head, body)
         self._sent_bytes = writer.output_size
         return True
+
+    def _whole_head(self, request: "BaseRequest", body_size: int, empty: bool) -> bytes:
+        """The serialised head of a whole response, its headers completed as ``prepare`` would.
+
+        A head seen before is reused: the same status, version, keep-alive inputs, body size,
+        Date and handler-set fields always complete to the same fields, so those are
+        appended as they were the first time and the writer gets the same length.
+        """
+        headers = self._headers
+        message = request._message
+        key: Optional[tuple[Any, ...]] = None
+        if not (empty or self._cookies):
+            key = (
+                self._status,
+                self._reason,
+                message.version,
+                message.should_close,
+                self._keep_alive,
+                body_size,
+                http_date(),
+                *headers.items(),
+            )
+            known = _WHOLE_HEADS.get(key)
+            if known is not None:
+                head, added, length, self._keep_alive = known
+                headers.extend(added)
+                request._payload_writer.length = length
+                return head
+        before = len(headers)
+        if not empty or request._method == hdrs.METH_HEAD:
+            headers.setdefault(hdrs.CONTENT_LENGTH, str(body_size))
+        self._prepare_headers()
+        fields = tuple(headers.items())
+        head = serialize_fields(self._status_line(message.version), fields)
+        # Remembered only when completing the fields appended to them (always, but for
+        # cookies and bodiless statuses, which are never looked up).
+        if key is not None and fields[:before] == key[_WHOLE_KEY_FIELDS:]:
+            entry: _WholeHead = (head, fields[before:], request._payload_writer.length, bool(self._keep_alive))
+            remember(_WHOLE_HEADS, key, entry, _WHOLE_HEADS_SIZE)
+        return head
 
     async def _do_start_compression(self, coding: ContentCoding) -> None:
         if self._chunked or self._body is None or not isinstance(self._body, (bytes, bytearray)):

@@ -4,11 +4,13 @@ import asyncio
 import datetime
 import io
 import json
+import logging
 import zlib
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from log_capture import Captured
 from raw_http import RawClient, connect, pipelined, read_response, request, serve
 from raw_http import get as http_get
 
@@ -386,6 +388,62 @@ async def test_force_close_and_keep_alive() -> None:
     assert "Connection" not in kept.headers
     assert closed.headers["Connection"] == "close"
     assert rest == b""
+
+
+async def test_reused_heads_answer_each_request_as_a_fresh_one() -> None:
+    """A whole response reuses a head seen before; every input that shapes a head still counts.
+
+    Each request goes twice, so the second answer comes from the remembered head; both must
+    be what the request asks for, and the access log must see the completed fields.
+    """
+
+    async def handler(request: web.BaseRequest) -> web.Response:
+        query = request.query
+        resp = web.Response(
+            text=query.get("text", "hello"),
+            status=int(query.get("status", "200")),
+            reason=query.get("reason"),
+            headers={"X-A": query["a"]} if "a" in query else None,
+        )
+        if "close" in query:
+            resp.force_close()
+        return resp
+
+    cases = [
+        # (request line and fields, start line, Content-Length, Connection, X-A)
+        ("GET / HTTP/1.1\r\nHost: t", "HTTP/1.1 200 OK", "5", None, None),
+        ("GET /?text=hello%20world HTTP/1.1\r\nHost: t", "HTTP/1.1 200 OK", "11", None, None),
+        ("GET /?a=1 HTTP/1.1\r\nHost: t", "HTTP/1.1 200 OK", "5", None, "1"),
+        ("GET /?a=2 HTTP/1.1\r\nHost: t", "HTTP/1.1 200 OK", "5", None, "2"),
+        ("GET /?status=201 HTTP/1.1\r\nHost: t", "HTTP/1.1 201 Created", "5", None, None),
+        ("GET /?reason=Fine HTTP/1.1\r\nHost: t", "HTTP/1.1 200 Fine", "5", None, None),
+        ("GET /?close=1 HTTP/1.1\r\nHost: t", "HTTP/1.1 200 OK", "5", "close", None),
+        ("GET / HTTP/1.1\r\nHost: t\r\nConnection: close", "HTTP/1.1 200 OK", "5", "close", None),
+        ("GET / HTTP/1.0", "HTTP/1.0 200 OK", "5", None, None),
+        ("GET / HTTP/1.0\r\nConnection: keep-alive", "HTTP/1.0 200 OK", "5", "keep-alive", None),
+    ]
+    captured = Captured()
+    access = logging.getLogger("test.reused_heads")
+    access.addHandler(captured)
+    access.setLevel(logging.INFO)
+    try:
+        async with serve(handler, access_log=access, access_log_format="%{Content-Length}o %{Connection}o") as server:
+            heads: dict[str, list[list[bytes]]] = {}
+            for _ in range(2):
+                for fields, start_line, length, connection, extra in cases:
+                    resp = await request(server, f"{fields}\r\n\r\n".encode())
+                    assert resp.head.split(b"\r\n")[0].decode() == start_line, fields
+                    assert resp.headers["Content-Length"] == length == str(len(resp.body)), fields
+                    assert resp.headers.get("Connection") == connection, fields
+                    assert resp.headers.get("X-A") == extra, fields
+                    assert resp.headers["Server"] and resp.headers["Date"]
+                    assert captured.records[-1].message == f"{length} {connection or '-'}", fields
+                    lines = [line for line in resp.head.split(b"\r\n") if not line.startswith(b"Date:")]
+                    heads.setdefault(fields, []).append(lines)
+    finally:
+        access.removeHandler(captured)
+    for fields, (first, second) in heads.items():
+        assert first == second, fields
 
 
 async def test_response_state_mapping_with_typed_keys() -> None:
