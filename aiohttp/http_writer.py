@@ -80,6 +80,15 @@ class StreamWriter(AbstractStreamWriter):
     bytes (or at EOF), so a small response costs one system call.
     """
 
+    # Defaults at class level: a writer is made per response, and most keep most of them.
+    length: Optional[int] = None
+    chunked = False
+    _eof = False
+    _compress: Any = None
+    _pending_headers: Optional[bytes] = None
+    _on_chunk_sent: Optional[Callable[[bytes], Any]] = None
+    _on_headers_sent: Optional[Callable[[Any], Any]] = None
+
     def __init__(
         self,
         protocol: _WriterProtocol,
@@ -89,15 +98,10 @@ class StreamWriter(AbstractStreamWriter):
     ) -> None:
         self._protocol = protocol
         self.loop = loop
-        self.length: Optional[int] = None
-        self.chunked = False
-        self.buffer_size = 0
-        self.output_size = 0
-        self._eof = False
-        self._compress: Any = None
-        self._pending_headers: Optional[bytes] = None
-        self._on_chunk_sent = on_chunk_sent
-        self._on_headers_sent = on_headers_sent
+        if on_chunk_sent is not None:
+            self._on_chunk_sent = on_chunk_sent
+        if on_headers_sent is not None:
+            self._on_headers_sent = on_headers_sent
 
     @property
     def transport(self) -> Optional[asyncio.Transport]:

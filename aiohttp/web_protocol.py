@@ -144,10 +144,11 @@ class RequestHandler(asyncio.Protocol):
         self._manager = manager
         self._loop = loop
         self._time = _clock_of(loop)
-        # asyncio's create_task only wraps the Task constructor; uvloop's is its own.
+        # asyncio's create_task only wraps the Task constructor (when no task factory is
+        # set: _start_next reads the loop's attribute for that); uvloop's is its own.
         self._plain_tasks = getattr(loop.create_task, "__func__", None) is asyncio.BaseEventLoop.create_task
-        self._request_handler: Optional[_RequestHandler] = manager.request_handler
-        self._request_factory: Optional[_RequestFactory] = manager.request_factory
+        self._request_handler: _RequestHandler = manager.request_handler
+        self._request_factory: _RequestFactory = manager.request_factory
         self.transport: Optional[asyncio.Transport] = None
         self.logger = logger
         self.debug = debug
@@ -386,7 +387,7 @@ class RequestHandler(asyncio.Protocol):
         context = self._context.copy()
         coro = self._refuse(message) if isinstance(message, HttpProcessingError) else self._serve(message, payload)
         loop = self._loop
-        if self._plain_tasks and loop.get_task_factory() is None:
+        if self._plain_tasks and loop._task_factory is None:  # type: ignore[attr-defined]
             self._task = asyncio.Task(coro, loop=loop, context=context)
         else:
             self._task = loop.create_task(coro, context=context)
@@ -406,8 +407,7 @@ class RequestHandler(asyncio.Protocol):
         manager = self._manager
         manager.requests_count += 1
         writer = self._writer = StreamWriter(self, loop)
-        task = self._task  # set by _start_next before this coroutine first runs
-        assert task is not None and self._request_factory is not None
+        task: asyncio.Task[None] = self._task  # type: ignore[assignment] # set by _start_next
         request = self._request_factory(message, payload, self, writer, task)
         if self.access_logger is not None:
             request._cache.setdefault("remote", self._peer_address)
@@ -427,7 +427,6 @@ class RequestHandler(asyncio.Protocol):
             payload._on_first_wait = writer.send_continue
         self._current_request = request
         try:
-            assert self._request_handler is not None
             resp = await self._request_handler(request)
         except HTTPException as exc:
             if not self._finish_nowait(request, exc, start):
