@@ -535,9 +535,13 @@ class Application(MutableMapping[Union[str, AppKey[Any]], Any]):
         self.freeze()
         options: dict[str, Any] = {"debug": self._debug, **self._handler_args, **kwargs}
         options["access_log_class"] = access_log_class
+        factory: Callable[..., Request] = self._make_request
+        if type(self)._make_request is Application._make_request and self._loop is not None:
+            # The class itself with the rest bound: no Python frame between it and the server.
+            factory = partial(Request, loop=self._loop, client_max_size=self._client_max_size)
         return Server(
             cast(Any, self._handle),
-            request_factory=self._make_request,
+            request_factory=factory,
             loop=self._loop,
             **options,
         )
@@ -588,6 +592,8 @@ class Application(MutableMapping[Union[str, AppKey[Any]], Any]):
             if resp is not None:
                 return resp
         if self._run_middlewares is False:
+            if type(match_info) is UrlMappingMatchInfo:
+                return await match_info._route.handler(request)
             return await match_info.handler(request)
         return await self._chain_for(match_info)(request)
 

@@ -382,7 +382,7 @@ class RequestHandler(asyncio.Protocol):
         if self._paused_for_queue and len(self._queue) <= MAX_PIPELINED // 2:
             self._paused_for_queue = False
             self._update_reading()
-        if not payload.is_eof() and self._read_body_timeout is not None:
+        if payload is not EMPTY_PAYLOAD and not payload.is_eof() and self._read_body_timeout is not None:
             self._arm(self._time() + self._read_body_timeout)  # the body is still coming
         context = self._context.copy()
         coro = self._refuse(message) if isinstance(message, HttpProcessingError) else self._serve(message, payload)
@@ -614,11 +614,14 @@ class RequestHandler(asyncio.Protocol):
         if self._closing:
             self._close_transport()
             return
-        if self._keepalive_timeout is not None:
-            if self._keepalive_timeout <= 0:
+        keepalive_timeout = self._keepalive_timeout
+        if keepalive_timeout is not None:
+            if keepalive_timeout <= 0:
                 self._close_transport()
                 return
-            self._arm(now + self._keepalive_timeout)
+            deadline = now + keepalive_timeout
+            if self._timer is None or self._timer_when > deadline:  # else the timer re-arms itself
+                self._arm(deadline)
 
     def _handle_error(self, request: BaseRequest, exc: BaseException) -> Response:
         """Log an unhandled handler error with its traceback; answer 500 without it."""

@@ -599,7 +599,7 @@ _WholeHead = tuple[bytes, tuple[tuple[str, str], ...], Optional[int], bool]
 _WHOLE_HEADS: dict[tuple[Any, ...], _WholeHead] = {}
 _WHOLE_HEADS_SIZE: Final = 256
 #: Where the handler-set fields start in a ``_WHOLE_HEADS`` key.
-_WHOLE_KEY_FIELDS: Final = 7
+_WHOLE_KEY_FIELDS: Final = 8
 _TEXT_PLAIN_UTF8: Final = "text/plain; charset=utf-8"
 #: Bodies up to this size are sent by ``_send_whole`` without waiting for the transport.
 _SEND_WHOLE_LIMIT: Final = 0x8000
@@ -782,21 +782,21 @@ class Response(StreamResponse):
             or request._needs_prepare_hook()
         ):
             return False
-        empty = must_be_empty_body(request._method, self._status)
-        self._must_be_empty_body = empty
         self._req = request
         self._payload_writer = writer
         try:
-            head = self._whole_head(request, len(body), empty)
-            echo = self._echo_field(request)
-            if echo is not None:
-                head = add_field(head, *echo)
-                self._headers[echo[0]] = echo[1]  # as the ordinary path leaves them
+            head = self._whole_head(request, len(body))
+            if request._echo_header is not None:
+                echo = self._echo_field(request)
+                if echo is not None:
+                    head = add_field(head, *echo)
+                    self._headers[echo[0]] = echo[1]  # as the ordinary path leaves them
         except BaseException:
             # Leave the response unprepared, so the ordinary path meets (and reports) it.
             self._req = None
             self._payload_writer = None
             raise
+        empty = self._must_be_empty_body
         if empty:
             body = b""
         self._body_length += len(body)
@@ -807,42 +807,43 @@ class Response(StreamResponse):
         self._sent_bytes = writer.output_size
         return True
 
-    def _whole_head(self, request: "BaseRequest", body_size: int, empty: bool) -> bytes:
+    def _whole_head(self, request: "BaseRequest", body_size: int) -> bytes:
         """The serialised head of a whole response, its headers completed as ``prepare`` would.
 
-        A head seen before is reused: the same status, version, keep-alive inputs, body size,
-        Date and handler-set fields always complete to the same fields, so those are
-        appended as they were the first time and the writer gets the same length.
+        A head seen before is reused: the same status, method, version, keep-alive inputs,
+        body size, Date and handler-set fields always complete to the same fields, so those
+        are appended as they were the first time and the writer gets the same length.
         """
         headers = self._headers
         message = request._message
-        key: Optional[tuple[Any, ...]] = None
-        if not (empty or self._cookies):
-            key = (
-                self._status,
-                self._reason,
-                message.version,
-                message.should_close,
-                self._keep_alive,
-                body_size,
-                http_date(),
-                *headers.items(),
-            )
-            known = _WHOLE_HEADS.get(key)
-            if known is not None:
-                head, added, length, self._keep_alive = known
-                headers.extend(added)
-                request._payload_writer.length = length
-                return head
+        key = (
+            self._status,
+            self._reason,
+            request._method,
+            message.version,
+            message.should_close,
+            self._keep_alive,
+            body_size,
+            http_date(),
+            *headers.items(),
+        )
+        known = None if self._cookies else _WHOLE_HEADS.get(key)
+        if known is not None:
+            head, added, length, self._keep_alive = known
+            self._must_be_empty_body = False  # only heads with a body are remembered
+            headers.extend(added)
+            request._payload_writer.length = length
+            return head
+        empty = self._must_be_empty_body = must_be_empty_body(request._method, self._status)
         before = len(headers)
         if not empty or request._method == hdrs.METH_HEAD:
             headers.setdefault(hdrs.CONTENT_LENGTH, str(body_size))
         self._prepare_headers()
         fields = tuple(headers.items())
         head = serialize_fields(self._status_line(message.version), fields)
-        # Remembered only when completing the fields appended to them (always, but for
-        # cookies and bodiless statuses, which are never looked up).
-        if key is not None and fields[:before] == key[_WHOLE_KEY_FIELDS:]:
+        # Remembered when completing only appended fields, as it does but for cookies and
+        # bodiless responses (which drop framing fields).
+        if not (empty or self._cookies) and fields[:before] == key[_WHOLE_KEY_FIELDS:]:
             entry: _WholeHead = (head, fields[before:], request._payload_writer.length, bool(self._keep_alive))
             remember(_WHOLE_HEADS, key, entry, _WHOLE_HEADS_SIZE)
         return head
