@@ -72,6 +72,7 @@ REQUEST_ID_KEY: Final = RequestKey(_STATE_KEY, str)
 
 _server_logger: Final = logging.getLogger("aiohttp.server")
 _modules: Final = sys.modules
+_threads: Final[dict[int, threading.Thread]] = threading._active  # type: ignore[attr-defined]
 
 
 # -- generating ids ----------------------------------------------------------
@@ -458,8 +459,11 @@ class _RecordFactory:
         record.msecs = msecs
         record.relativeCreated = relative
         if logging.logThreads:
-            record.thread = threading.get_ident()
-            record.threadName = threading.current_thread().name  # read each time: threads get renamed
+            ident = record.thread = threading.get_ident()
+            # current_thread() looks the thread up in this table (and makes a stand-in for
+            # threads threading did not start); the name is read each time: threads get renamed.
+            thread = _threads.get(ident) or threading.current_thread()
+            record.threadName = thread.name
         else:
             record.thread = None
             record.threadName = None
@@ -487,7 +491,11 @@ class _RecordFactory:
             record.taskName = task_name
         if self.ids:
             rid = record.request_id = request_id.get()
-            record.requestIdPrefix = "" if rid is None else self._prefix(rid)
+            if rid is None:
+                record.requestIdPrefix = ""
+            else:
+                last = self._last  # _prefix's cache, read here to save the call per record
+                record.requestIdPrefix = last[1] if last[0] is rid else self._prefix(rid)
         return record
 
     def wrap(self, *args: Any, **kwargs: Any) -> logging.LogRecord:

@@ -9,7 +9,10 @@ import time as time_mod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, Optional
 
+from multidict import istr
+
 from .abc import AbstractAccessLogger
+from .http_writer import HttpVersion10, HttpVersion11
 from .request_id import request_id as _request_id_var
 from .request_id import stdlib_record_maker
 
@@ -34,19 +37,21 @@ _ATOM_EXPRESSIONS: Final = {
     "D": "str(round(time * 1000000))",
     "L": '_request_id_var.get() or "-"',
 }
+# For the atoms that name a header or variable, ``{name}`` stands for the name's constant.
 _HEADER_EXPRESSIONS: Final = {
-    "i": 'request.headers.get({name!r}, "-")',
-    "o": 'response.headers.get({name!r}, "-")',
-    "e": '_environ.get({name!r}, "-")',
+    "i": 'request.headers.get({name}, "-")',
+    "o": 'response.headers.get({name}, "-")',
+    "e": '_environ.get({name}, "-")',
 }
 
 
 class _Atom(NamedTuple):
-    """One atom of a format: its ``extra`` key (a name, or a (kind, header) pair) and its
-    value as an expression."""
+    """One atom of a format: its ``extra`` key (a name, or a (kind, header) pair), its
+    value as an expression, and the constant that expression names, if any."""
 
     key: Any
     expression: str
+    constant: Optional[tuple[str, str]] = None
 
 
 _Fill = Callable[["BaseRequest", "StreamResponse", float, dict[str, Any]], tuple[str, ...]]
@@ -146,7 +151,8 @@ _maker_cache: tuple[object, Optional[Callable[..., logging.LogRecord]]] = (None,
 def _record_maker(logger: logging.Logger) -> Optional[Callable[..., logging.LogRecord]]:
     """What to make ``logger``'s records with, when it is makeRecord minus the ``extra`` check."""
     global _maker_cache
-    if getattr(logger.__class__, "makeRecord", None) is not _std_make_record or "makeRecord" in logger.__dict__:
+    # The stdlib's own method, neither overridden by the class nor replaced on the logger.
+    if getattr(logger.makeRecord, "__func__", None) is not _std_make_record:
         return None
     factory = logging.getLogRecordFactory()
     seen, maker = _maker_cache
@@ -180,7 +186,9 @@ def _compile_format(log_format: str) -> tuple[str, tuple[_Atom, ...], _Fill]:
         else:
             parts.append("%s")
             key_pair = (AccessLogger.LOG_FORMAT_MAP[kind], name)
-            atoms.append(_Atom(key_pair, _HEADER_EXPRESSIONS[kind].format(name=name)))
+            # Header names as istr: a multidict then need not fold their case on each lookup.
+            constant = (f"_name{len(atoms)}", name if kind == "e" else istr(name))
+            atoms.append(_Atom(key_pair, _HEADER_EXPRESSIONS[kind].format(name=constant[0]), constant))
     parts.append(log_format[pos:].replace("%", "%%"))
     return "".join(parts), tuple(atoms), _compile_fill(atoms)
 
@@ -198,7 +206,9 @@ def _compile_fill(atoms: list[_Atom]) -> _Fill:
     lines += [f"    extra[{kind!r}] = {{{', '.join(members)}}}" for kind, members in groups.items()]
     lines.append(f"    return ({''.join(f'v{i}, ' for i in range(len(atoms)))})")
     namespace: dict[str, Any] = dict(_FILL_GLOBALS)
-    # Only our own expressions reach exec: header names are tokens (FORMAT_RE), quoted by repr.
+    namespace.update(atom.constant for atom in atoms if atom.constant is not None)
+    # Only our own expressions reach exec: header names are data in the namespace, and
+    # reach the code only as ``extra`` keys quoted by repr (tokens, by FORMAT_RE).
     exec(compile("\n".join(lines), "<access log format>", "exec"), namespace)
     fill: _Fill = namespace["fill"]
     return fill
@@ -215,15 +225,16 @@ def _pid_text() -> str:
     return cached[1]
 
 
-_VERSION_TAILS: Final = {(1, 1): " HTTP/1.1", (1, 0): " HTTP/1.0"}
 _STATUS_TEXTS: Final = {code: str(code) for code in range(100, 600)}
 
 
 def _first_line(request: "BaseRequest") -> str:
     version = request.version
-    try:
-        tail = _VERSION_TAILS[version]
-    except (KeyError, TypeError):  # another version, or not a tuple
+    if version is HttpVersion11:  # the parser's own object: no tuple hashed or compared
+        tail = " HTTP/1.1"
+    elif version == HttpVersion10:
+        tail = " HTTP/1.0"
+    else:
         tail = f" HTTP/{version.major}.{version.minor}"
     return f"{request.method} {request.path_qs}{tail}"
 

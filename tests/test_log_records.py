@@ -141,6 +141,27 @@ def test_thread_renames_show(factory: Factory, monkeypatch: pytest.MonkeyPatch) 
     assert names == ["worker-1", "worker-2"]
 
 
+def test_threads_that_threading_did_not_start_are_named_as_the_stdlib_names_them(factory: Factory) -> None:
+    """A thread started by ``_thread`` (as C extensions do) gets the stdlib's stand-in name."""
+    import _thread
+
+    done = threading.Event()
+    pairs: list[tuple[object, object]] = []
+
+    def work() -> None:
+        try:
+            ours, theirs = both(factory, *CALL)
+            pairs.append((ours.threadName, theirs.threadName))
+        finally:
+            done.set()
+
+    _thread.start_new_thread(work, ())
+    assert done.wait(10)
+    [(ours_name, theirs_name)] = pairs
+    assert ours_name == theirs_name
+    assert str(ours_name).startswith("Dummy-")
+
+
 def test_process_renames_show(factory: Factory, monkeypatch: pytest.MonkeyPatch) -> None:
     import multiprocessing
 
