@@ -291,11 +291,7 @@ class HttpRequestParser:
             return  # trailer fields are read and dropped; llhttp has validated their syntax
         value = value.rstrip(b" \t")  # llhttp keeps trailing OWS; it is not part of the value
         if len(name) in _SPECIAL_LENGTHS:
-            lname = name.lower()
-            if lname == b"host" and self._host is None and value in _GOOD_HOSTS:
-                self._host = value  # _special_header's common case, without the call
-            else:
-                self._special_header(lname, value)
+            self._special_header(name.lower(), value)
         raw = self._raw_headers
         raw.append((name, value))
         if len(raw) > self.max_headers:

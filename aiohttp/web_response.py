@@ -598,8 +598,6 @@ class StreamResponse(MutableMapping[str, Any], HeadersMixin):
 _WholeHead = tuple[bytes, tuple[tuple[str, str], ...], Optional[int], bool]
 _WHOLE_HEADS: dict[tuple[Any, ...], _WholeHead] = {}
 _WHOLE_HEADS_SIZE: Final = 256
-#: Where the handler-set fields start in a ``_WHOLE_HEADS`` key.
-_WHOLE_KEY_FIELDS: Final = 8
 _TEXT_PLAIN_UTF8: Final = "text/plain; charset=utf-8"
 #: Bodies up to this size are sent by ``_send_whole`` without waiting for the transport.
 _SEND_WHOLE_LIMIT: Final = 0x8000
@@ -816,18 +814,21 @@ class Response(StreamResponse):
         """
         headers = self._headers
         message = request._message
-        key = (
-            self._status,
-            self._reason,
-            request._method,
-            message.version,
-            message.should_close,
-            self._keep_alive,
-            body_size,
-            http_date(),
-            *headers.items(),
-        )
-        known = None if self._cookies else _WHOLE_HEADS.get(key)
+        key: Optional[tuple[Any, ...]] = None
+        known = None
+        if not self._cookies:
+            key = (
+                self._status,
+                self._reason,
+                request._method,
+                message.version,
+                message.should_close,
+                self._keep_alive,
+                body_size,
+                http_date(),
+                *headers.items(),
+            )
+            known = _WHOLE_HEADS.get(key)
         if known is not None:
             head, added, length, self._keep_alive = known
             self._must_be_empty_body = False  # only heads with a body are remembered
@@ -841,9 +842,9 @@ class Response(StreamResponse):
         self._prepare_headers()
         fields = tuple(headers.items())
         head = serialize_fields(self._status_line(message.version), fields)
-        # Remembered when completing only appended fields, as it does but for cookies and
-        # bodiless responses (which drop framing fields).
-        if not (empty or self._cookies) and fields[:before] == key[_WHOLE_KEY_FIELDS:]:
+        # Remembered when completing only appended to the handler's fields (the end of the
+        # key), as it does but for cookies and bodiless responses (which drop framing fields).
+        if key is not None and not empty and fields[:before] == key[len(key) - before :]:
             entry: _WholeHead = (head, fields[before:], request._payload_writer.length, bool(self._keep_alive))
             remember(_WHOLE_HEADS, key, entry, _WHOLE_HEADS_SIZE)
         return head
