@@ -784,7 +784,7 @@ class Response(StreamResponse):
         self._payload_writer = writer
         try:
             head = self._whole_head(request, len(body))
-            if request._echo_header is not None:
+            if request._echo_header is not None:  # ids on: saves the call when they are off
                 echo = self._echo_field(request)
                 if echo is not None:
                     head = add_field(head, *echo)
